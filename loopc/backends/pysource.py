@@ -1,0 +1,717 @@
+"""Render an IR graph as the source of one Python function.
+
+The same source runs in PY mode (plain Python) and NUMBA mode (`numba.njit`).
+Conventions of the generated code:
+- a tensor of ndim >= 1 is a NumPy array; a 0-d tensor is a scalar; an rng is a
+  slot number into `runtime.RNG_SLOTS`;
+- elementwise ops and reductions are explicit loop nests that store into
+  arrays of the result dtype (stores convert, so no temporaries or casts);
+  0-d results are wrapped in their dtype's constructor (`np.float32(...)`);
+- a scan is a `for t in range(n)` loop with its body inlined; states live in a
+  buffer of `n + L` rows whose first L rows are the initial rows;
+- errors are raised as loopc exceptions with a %-format and run-time values.
+
+`RENDER[op.name]` (or by op class) holds one rule per op:
+`rule(r, node, args, outs)` appends lines through the renderer `r`.
+"""
+import keyword
+import re
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import ops as O
+from ..ir.graph import Constant, SharedVariable, is_rng
+from ..ir.scan import Scan
+from ..ir.types import is_float, is_int
+
+HEADER = """\
+import math
+import numpy as np
+from loopc.backends.runtime import (objmode, draw_random, print_value, LoopcIndexError,
+                                    LoopcValueError, ScanError, ShapeError)
+"""
+
+
+class Renderer:
+    """Names values and collects lines of one function."""
+
+    def __init__(self):
+        self.lines = []
+        self.indent = 1
+        self.names = {}
+        self.used = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "print_value", "t"}
+        self.constants = []  # (name, array) of non-scalar constants, emitted as globals
+
+    # -- names ------------------------------------------------------------------
+    def name(self, var):
+        if var in self.names:
+            return self.names[var]
+        if isinstance(var, Constant) and var.ndim == 0 and not is_rng(var):
+            return literal(var.data, var.dtype)
+        if isinstance(var, Constant):
+            name = self.fresh("const")
+            self.constants.append((name, var.data))
+        else:
+            name = self.fresh(var.name or "v")
+        self.names[var] = name
+        return name
+
+    def fresh(self, hint):
+        base = re.sub(r"\W", "_", hint) or "v"
+        if base[0].isdigit():
+            base = "v" + base
+        name, k = base, 0
+        while name in self.used:
+            k += 1
+            name = f"{base}_{k}"
+        self.used.add(name)
+        return name
+
+    def bind(self, var, name):
+        self.names[var] = name
+
+    # -- lines ------------------------------------------------------------------
+    def emit(self, line):
+        self.lines.append("    " * self.indent + line)
+
+    def block(self, header):
+        return _Block(self, header)
+
+    def raise_(self, cls, fmt, *args):
+        extra = "".join(", " + a for a in args)
+        self.emit(f"raise {cls}({fmt!r}{extra})")
+
+    # -- graphs -----------------------------------------------------------------
+    def render_nodes(self, nodes):
+        for node in nodes:
+            rule = RENDER.get(node.op.name) or RENDER.get(type(node.op).__name__)
+            if rule is None:
+                raise UnsupportedError("op %s has no rule in the Python-source backend", node.op.name)
+            args = [self.name(v) for v in node.inputs]
+            outs = [self.name(v) for v in node.outputs]
+            rule(self, node, args, outs)
+
+
+class _Block:
+    def __init__(self, r, header):
+        self.r, self.header = r, header
+
+    def __enter__(self):
+        self.r.emit(self.header)
+        self.r.indent += 1
+
+    def __exit__(self, *exc):
+        self.r.indent -= 1
+
+
+def literal(value, dtype):
+    value = np.asarray(value).item()
+    if dtype == "bool":
+        return repr(bool(value))
+    if dtype == "int64":
+        return repr(int(value))
+    if dtype == "float64":
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"np.float64({str(value)!r})"
+        return repr(float(value))
+    return f"np.{dtype}({value!r})"
+
+
+def np_dtype(dtype):
+    return "np.bool_" if dtype == "bool" else f"np.{dtype}"
+
+
+def render_function(graph, name="fn"):
+    """(source, function name) for `graph`; rng inputs and outputs are slot numbers."""
+    r = Renderer()
+    params = [r.name(v) for v in graph.inputs]
+    r.render_nodes(graph.nodes)
+    results = [r.name(v) for v in graph.outputs]
+    body = r.lines
+    ret = "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
+    lines = [HEADER]
+    for cname, data in r.constants:
+        lines.append(f"{cname} = np.array({data.tolist()!r}, dtype=np.{data.dtype.name}).reshape({data.shape!r})")
+    lines.append("")
+    lines.append(f"def {name}({', '.join(params)}):")
+    lines.extend(body or ["    pass"])
+    lines.append(f"    return {ret}")
+    return "\n".join(lines) + "\n"
+
+
+RENDER = {}
+
+
+def rule(*names):
+    def register(fn):
+        for n in names:
+            RENDER[n] = fn
+        return fn
+    return register
+
+
+# -- elementwise ------------------------------------------------------------------
+
+SCALAR_EXPR = {
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "true_div": "({0} / {1})",
+    "int_div": "({0} // {1})", "mod": "({0} % {1})", "pow": "({0} ** {1})",
+    "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})", "arctan2": "np.arctan2({0}, {1})",
+    "neg": "(-{0})", "abs": "abs({0})", "sgn": "np.sign({0})", "sqr": "({0} * {0})", "sqrt": "np.sqrt({0})",
+    "inv": "(1.0 / {0})",
+    "exp": "np.exp({0})", "exp2": "np.exp2({0})", "expm1": "np.expm1({0})", "log": "np.log({0})",
+    "log2": "np.log2({0})", "log10": "np.log10({0})", "log1p": "np.log1p({0})",
+    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})", "arcsin": "np.arcsin({0})",
+    "arccos": "np.arccos({0})", "arctan": "np.arctan({0})", "sinh": "np.sinh({0})", "cosh": "np.cosh({0})",
+    "tanh": "np.tanh({0})", "arcsinh": "np.arcsinh({0})", "arccosh": "np.arccosh({0})",
+    "arctanh": "np.arctanh({0})",
+    "sigmoid": "(1.0 / (1.0 + np.exp(-{0})))",
+    "softplus": "(np.log1p(np.exp(-abs({0}))) + max({0}, 0.0))",
+    "erf": "math.erf({0})",
+    "floor": "np.floor({0})", "ceil": "np.ceil({0})", "trunc": "np.trunc({0})", "round": "np.rint({0})",
+    "eq": "({0} == {1})", "neq": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})",
+    "gt": "({0} > {1})", "ge": "({0} >= {1})", "and": "({0} & {1})", "or": "({0} | {1})",
+    "xor": "({0} ^ {1})", "invert": "(~{0})", "isnan": "np.isnan({0})", "isinf": "np.isinf({0})",
+    "switch": "({1} if {0} else {2})", "identity": "{0}", "cast": "{0}",
+}
+
+
+def scalar_expr(node, operands):
+    op = node.op.scalar
+    if op == "invert" and node.inputs[0].dtype == "bool":
+        return f"(not {operands[0]})"
+    if op in ("sigmoid", "softplus") and node.outputs[0].dtype == "float32":
+        # compute in float64 and round once on the store
+        operands = [f"np.float64({x})" for x in operands]
+    return SCALAR_EXPR[op].format(*operands)
+
+
+def loop_extents(r, node, args):
+    """Per axis of an elementwise node: the expression of its length (and emit
+    the checks that the inputs agree on it)."""
+    out = node.outputs[0]
+    extents = []
+    for axis in range(out.ndim):
+        owners = [(v, a) for v, a in zip(node.inputs, args) if not v.broadcastable[axis]]
+        if not owners:
+            extents.append("1")
+            continue
+        first_var, first = owners[0]
+        extents.append(f"{first}.shape[{axis}]")
+        for var, a in owners[1:]:
+            with r.block(f"if {a}.shape[{axis}] != {first}.shape[{axis}]:"):
+                r.raise_("ShapeError", f"{node.op.name}: %s has length %d on axis {axis} but %s has %d",
+                         repr(str(var)), f"{a}.shape[{axis}]", repr(str(first_var)), f"{first}.shape[{axis}]")
+    return extents
+
+
+def loop_nest(r, extents, hint="i"):
+    """Open one `for` per extent; return (index names, number of levels to close)."""
+    idx = [r.fresh(f"{hint}{k}") for k in range(len(extents))]
+    for i, n in zip(idx, extents):
+        r.emit(f"for {i} in range({n}):")
+        r.indent += 1
+    return idx
+
+
+def close(r, levels):
+    r.indent -= levels
+
+
+def element(name, var, idx):
+    """`name[i0, 0, i2]`: the element of `var` at loop indices `idx` (0 where broadcastable)."""
+    if var.ndim == 0:
+        return name
+    subs = ["0" if b else i for b, i in zip(var.broadcastable, idx)]
+    return f"{name}[{', '.join(subs)}]"
+
+
+def alloc(shape_exprs, dtype):
+    if len(shape_exprs) == 1:
+        return f"np.empty({shape_exprs[0]}, {np_dtype(dtype)})"
+    return f"np.empty(({', '.join(shape_exprs)}), {np_dtype(dtype)})"
+
+
+def scalar_of(expr, dtype):
+    return f"{np_dtype(dtype)}({expr})"
+
+
+@rule(*O.SCALAR_OPS)
+def render_elemwise(r, node, args, outs):
+    out = node.outputs[0]
+    if out.ndim == 0:
+        r.emit(f"{outs[0]} = {scalar_of(scalar_expr(node, args), out.dtype)}")
+        return
+    extents = loop_extents(r, node, args)
+    r.emit(f"{outs[0]} = {alloc(extents, out.dtype)}")
+    idx = loop_nest(r, extents)
+    operands = [element(a, v, idx) for v, a in zip(node.inputs, args)]
+    r.emit(f"{element(outs[0], out, idx)} = {scalar_expr(node, operands)}")
+    close(r, len(idx))
+
+
+# -- reductions -------------------------------------------------------------------
+
+def _identity(kind, dtype):
+    if kind == "sum" or kind == "any":
+        return "False" if kind == "any" else "0"
+    if kind in ("prod", "all"):
+        return "True" if kind == "all" else "1"
+    if is_float(dtype):
+        return "-np.inf" if kind == "max" else "np.inf"
+    info = np.iinfo(dtype) if is_int(dtype) else None
+    if info is None:
+        return "False" if kind == "max" else "True"
+    return repr(int(info.min if kind == "max" else info.max))
+
+
+def _combine(kind, acc, v):
+    """Statements that fold element `v` into accumulator `acc`."""
+    if kind == "sum":
+        return [f"{acc} += {v}"]
+    if kind == "prod":
+        return [f"{acc} *= {v}"]
+    if kind == "any":
+        return [f"{acc} = {acc} or {v}"]
+    if kind == "all":
+        return [f"{acc} = {acc} and {v}"]
+    cmp = ">" if kind == "max" else "<"
+    # NaN wins and then sticks, as in NumPy
+    return [f"if {v} {cmp} {acc} or ({v} != {v} and {acc} == {acc}):", f"    {acc} = {v}"]
+
+
+@rule("sum", "prod", "max", "min", "any", "all")
+def render_reduce(r, node, args, outs):
+    (x,), (out,), var = args, outs, node.inputs[0]
+    kind, axes, dtype = node.op.kind, node.op.axes, node.outputs[0].dtype
+    if kind in ("max", "min"):
+        empty = " or ".join(f"{x}.shape[{a}] == 0" for a in axes) or "False"
+        with r.block(f"if {empty}:"):
+            r.raise_("LoopcValueError", f"{kind} of %s: a reduced axis has length 0 (no identity)", repr(str(var)))
+    extents = [f"{x}.shape[{a}]" for a in range(var.ndim)]
+    kept = [a for a in range(var.ndim) if a not in axes]
+    if not kept:
+        acc = r.fresh("acc")
+        r.emit(f"{acc} = {scalar_of(_identity(kind, dtype), dtype)}")
+        idx = loop_nest(r, extents)
+        for line in _combine(kind, acc, f"{x}[{', '.join(idx)}]" if idx else x):
+            r.emit(line)
+        close(r, len(idx))
+        r.emit(f"{out} = {scalar_of(acc, dtype)}")
+        return
+    shape = ", ".join(extents[a] for a in kept) + ("," if len(kept) == 1 else "")
+    r.emit(f"{out} = np.full(({shape}), {_identity(kind, dtype)}, {np_dtype(dtype)})")
+    idx = loop_nest(r, extents)
+    target = f"{out}[{', '.join(idx[a] for a in kept)}]"
+    acc = r.fresh("acc")
+    r.emit(f"{acc} = {target}")
+    for line in _combine(kind, acc, f"{x}[{', '.join(idx)}]"):
+        r.emit(line)
+    r.emit(f"{target} = {acc}")
+    close(r, len(idx))
+
+
+@rule("argmax", "argmin")
+def render_argreduce(r, node, args, outs):
+    (x,), (out,), var = args, outs, node.inputs[0]
+    cmp = ">" if node.op.kind == "argmax" else "<"
+    if var.ndim != 1 and len(node.op.axes) == var.ndim:
+        flat = r.fresh("flat")
+        r.emit(f"{flat} = np.ascontiguousarray({x}).reshape(-1)")
+        x, axis, kept = flat, 0, []
+    else:
+        axis = node.op.axes[0]
+        kept = [a for a in range(var.ndim) if a != axis]
+    with r.block(f"if {x}.shape[{axis}] == 0:"):
+        r.raise_("LoopcValueError", f"{node.op.kind} of %s: the reduced axis has length 0", repr(str(var)))
+    if kept:
+        r.emit(f"{out} = np.empty(({', '.join(f'{x}.shape[{a}]' for a in kept)},), np.int64)")
+    idx = loop_nest(r, [f"{x}.shape[{a}]" for a in kept])
+    j, best, at = r.fresh("j"), r.fresh("best"), r.fresh("at")
+
+    def elem(k):
+        full = list(idx)
+        full.insert(axis, k)
+        return f"{x}[{', '.join(full)}]"
+
+    r.emit(f"{best} = {elem('0')}")
+    r.emit(f"{at} = 0")
+    with r.block(f"for {j} in range(1, {x}.shape[{axis}]):"):
+        with r.block(f"if {elem(j)} {cmp} {best} or ({elem(j)} != {elem(j)} and {best} == {best}):"):
+            r.emit(f"{best} = {elem(j)}")
+            r.emit(f"{at} = {j}")
+    r.emit(f"{out}[{', '.join(idx)}] = {at}" if kept else f"{out} = np.int64({at})")
+    close(r, len(idx))
+
+
+# -- linear algebra --------------------------------------------------------------
+
+@rule("dot")
+def render_dot(r, node, args, outs):
+    (a, b), (out,) = args, outs
+    va, vb = node.inputs
+    dtype = node.outputs[0].dtype
+    if va.ndim and vb.ndim:
+        inner_b = f"{b}.shape[0]" if vb.ndim == 2 else f"{b}.shape[0]"
+        with r.block(f"if {a}.shape[{va.ndim - 1}] != {inner_b}:"):
+            r.raise_("ShapeError", "dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ",
+                     repr(str(va)), f"{a}.shape", repr(str(vb)), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
+    if va.ndim == 0 or vb.ndim == 0:
+        expr = f"({a} * {b})"
+        r.emit(f"{out} = {scalar_of(expr, dtype)}" if node.outputs[0].ndim == 0
+               else f"{out} = np.asarray({expr}).astype({np_dtype(dtype)})")
+        return
+    if is_float(dtype):
+        ca = a if va.dtype == dtype else f"{a}.astype({np_dtype(dtype)})"
+        cb = b if vb.dtype == dtype else f"{b}.astype({np_dtype(dtype)})"
+        r.emit(f"{out} = np.dot({ca}, {cb})")
+        return
+    _render_dot_loops(r, va, vb, a, b, out, dtype)
+
+
+def _render_dot_loops(r, va, vb, a, b, out, dtype):
+    """Integer (and bool) dot products, which BLAS does not take."""
+    rows = [f"{a}.shape[0]"] if va.ndim == 2 else []
+    cols = [f"{b}.shape[1]"] if vb.ndim == 2 else []
+    k = r.fresh("k")
+    if rows or cols:
+        r.emit(f"{out} = np.zeros(({', '.join(rows + cols)},), {np_dtype(dtype)})")
+    else:
+        r.emit(f"{out} = {np_dtype(dtype)}(0)")
+    idx = loop_nest(r, rows + cols)
+    ri, ci = idx[:len(rows)], idx[len(rows):]
+    ea = f"{a}[{', '.join(ri + [k])}]"
+    eb = f"{b}[{', '.join([k] + ci)}]"
+    target = f"{out}[{', '.join(idx)}]" if idx else out
+    with r.block(f"for {k} in range({b}.shape[0]):"):
+        r.emit(f"{target} += {ea} * {eb}")
+    close(r, len(idx))
+
+
+# -- shapes -------------------------------------------------------------------------
+
+@rule("shape")
+def render_shape(r, node, args, outs):
+    n = node.inputs[0].ndim
+    items = ", ".join(f"{args[0]}.shape[{k}]" for k in range(n))
+    r.emit(f"{outs[0]} = np.array([{items}], np.int64)" if n else f"{outs[0]} = np.zeros(0, np.int64)")
+
+
+@rule("shape_i")
+def render_shape_i(r, node, args, outs):
+    r.emit(f"{outs[0]} = {args[0]}.shape[{node.op.axis}]")
+
+
+@rule("dimshuffle")
+def render_dimshuffle(r, node, args, outs):
+    x, var, order = args[0], node.inputs[0], node.op.order
+    kept = [a for a in order if a != "x"]
+    out_ndim = len(order)
+    if out_ndim == 0:
+        r.emit(f"{outs[0]} = {x}[{', '.join('0' for _ in range(var.ndim))}]" if var.ndim else f"{outs[0]} = {x}")
+        return
+    if var.ndim == 0:
+        r.emit(f"{outs[0]} = np.full(({', '.join('1' for _ in order)},), {x}, {np_dtype(var.dtype)})")
+        return
+    expr = x
+    if len(kept) < var.ndim:  # drop broadcastable axes by indexing them at 0
+        expr = f"{expr}[{', '.join(':' if a in kept else '0' for a in range(var.ndim))}]"
+    ranks = sorted(kept)
+    perm = [ranks.index(a) for a in kept]
+    if perm != sorted(perm):
+        expr = f"{expr}.transpose(({', '.join(map(str, perm))},))"
+    for pos, a in enumerate(order):
+        if a == "x":
+            expr = f"np.expand_dims({expr}, {pos})"
+    r.emit(f"{outs[0]} = {expr}")
+
+
+@rule("reshape")
+def render_reshape(r, node, args, outs):
+    (x, shape), (out,) = args, outs
+    ndim = node.op.ndim
+    dims = [f"{shape}[{k}]" for k in range(ndim)]
+    if ndim == 0:
+        r.emit(f"{out} = np.ascontiguousarray({x}).reshape(-1)[0]")
+        return
+    size = " * ".join(dims)
+    no_wildcard = " and ".join(f"{d} != -1" for d in dims)
+    size_of = f"{x}.size" if node.inputs[0].ndim else "1"
+    with r.block(f"if {no_wildcard} and {size} != {size_of}:"):
+        r.raise_("ShapeError", "reshape: cannot reshape %s of size %d to %s", repr(str(node.inputs[0])),
+                 size_of, f"({', '.join(dims)},)")
+    src = f"np.ascontiguousarray({x})" if node.inputs[0].ndim else f"np.full(1, {x})"
+    r.emit(f"{out} = {src}.reshape(({', '.join(dims)},))")
+
+
+@rule("concatenate")
+def render_concatenate(r, node, args, outs):
+    dtype = node.outputs[0].dtype
+    parts = [a if v.dtype == dtype else f"{a}.astype({np_dtype(dtype)})" for v, a in zip(node.inputs, args)]
+    axis = node.op.axis
+    for v, a in zip(node.inputs[1:], args[1:]):
+        for d in range(v.ndim):
+            if d == axis:
+                continue
+            with r.block(f"if {a}.shape[{d}] != {args[0]}.shape[{d}]:"):
+                r.raise_("ShapeError", f"concatenate: %s has length %d on axis {d}, %s has %d",
+                         repr(str(v)), f"{a}.shape[{d}]", repr(str(node.inputs[0])), f"{args[0]}.shape[{d}]")
+    r.emit(f"{outs[0]} = np.concatenate(({', '.join(parts)},), axis={axis})")
+
+
+# -- indexing -------------------------------------------------------------------
+
+def index_expr(r, node, x, var, idx_list, values, value_vars):
+    """The subscript text for an index list, after emitting bounds checks of its integers."""
+    values, value_vars, parts = iter(values), iter(value_vars), []
+    for axis, item in enumerate(idx_list):
+        if item == "i":
+            i = next(values)
+            next(value_vars)
+            n = f"{x}.shape[{axis}]"
+            with r.block(f"if {i} < -{n} or {i} >= {n}:"):
+                r.raise_("LoopcIndexError", f"index %d is out of bounds for axis {axis} of %s with length %d",
+                         str(i), repr(str(var)), n)
+            parts.append(str(i))
+        else:
+            pieces = []
+            for present in item[1:]:
+                pieces.append(str(next(values)) if present else "")
+                if present:
+                    next(value_vars)
+            text = ":".join(pieces)
+            parts.append(text[:-1] if text.endswith(":") and text.count(":") == 2 else text)
+    return ", ".join(parts)
+
+
+@rule("subtensor")
+def render_subtensor(r, node, args, outs):
+    x, *values = args
+    sub = index_expr(r, node, x, node.inputs[0], node.op.idx_list, values, node.inputs[1:])
+    r.emit(f"{outs[0]} = {x}[{sub}]")
+
+
+@rule("inc_subtensor", "set_subtensor")
+def render_inc_subtensor(r, node, args, outs):
+    x, y, *values = args
+    sub = index_expr(r, node, x, node.inputs[0], node.op.idx_list, values, node.inputs[2:])
+    r.emit(f"{outs[0]} = {x}.copy()")
+    if node.op.set_instead_of_inc:
+        r.emit(f"{outs[0]}[{sub}] = {y}")
+    else:
+        r.emit(f"{outs[0]}[{sub}] = {outs[0]}[{sub}] + {y}")
+
+
+def _check_take(r, x, idx, var):
+    k = r.fresh("k")
+    with r.block(f"for {k} in range({idx}.shape[0]):"):
+        with r.block(f"if {idx}[{k}] < -{x}.shape[0] or {idx}[{k}] >= {x}.shape[0]:"):
+            r.raise_("LoopcIndexError", "index %d is out of bounds for axis 0 of %s with length %d",
+                     f"{idx}[{k}]", repr(str(var)), f"{x}.shape[0]")
+
+
+@rule("take")
+def render_take(r, node, args, outs):
+    x, idx = args
+    _check_take(r, x, idx, node.inputs[0])
+    r.emit(f"{outs[0]} = {x}[{idx}]")
+
+
+@rule("inc_take", "set_take")
+def render_inc_take(r, node, args, outs):
+    x, y, idx = args
+    _check_take(r, x, idx, node.inputs[0])
+    out, k = outs[0], r.fresh("k")
+    r.emit(f"{out} = {x}.copy()")
+    yk = f"{y}[0]" if node.inputs[1].broadcastable[0] else f"{y}[{k}]"
+    with r.block(f"for {k} in range({idx}.shape[0]):"):
+        if node.op.set_instead_of_inc:
+            r.emit(f"{out}[{idx}[{k}]] = {yk}")
+        else:
+            r.emit(f"{out}[{idx}[{k}]] = {out}[{idx}[{k}]] + {yk}")
+
+
+# -- creation ---------------------------------------------------------------------
+
+@rule("alloc")
+def render_alloc(r, node, args, outs):
+    value, *shape = args
+    dtype = node.outputs[0].dtype
+    for s in shape:
+        with r.block(f"if {s} < 0:"):
+            r.raise_("LoopcValueError", "alloc: negative dimension %d in the shape", s)
+    dims = ", ".join(shape) + ("," if len(shape) == 1 else "")
+    if not shape:
+        r.emit(f"{outs[0]} = {scalar_of(value, dtype)}")
+    elif node.inputs[0].ndim == 0:
+        r.emit(f"{outs[0]} = np.full(({dims}), {value}, {np_dtype(dtype)})")
+    else:
+        r.emit(f"{outs[0]} = np.empty(({dims}), {np_dtype(dtype)})")
+        r.emit(f"{outs[0]}[...] = {value}")
+
+
+@rule("arange")
+def render_arange(r, node, args, outs):
+    start, stop, step = args
+    with r.block(f"if {step} == 0:"):
+        r.raise_("LoopcValueError", "arange: step must not be 0")
+    r.emit(f"{outs[0]} = np.arange({start}, {stop}, {step}).astype({np_dtype(node.op.dtype)})")
+
+
+@rule("eye")
+def render_eye(r, node, args, outs):
+    n, m, k = args
+    r.emit(f"{outs[0]} = np.eye({n}, {m}, {k}, {np_dtype(node.op.dtype)})")
+
+
+@rule("make_vector")
+def render_make_vector(r, node, args, outs):
+    dtype = np_dtype(node.op.dtype)
+    r.emit(f"{outs[0]} = np.array([{', '.join(args)}], {dtype})" if args else f"{outs[0]} = np.zeros(0, {dtype})")
+
+
+# -- side effects ---------------------------------------------------------------
+
+@rule("print")
+def render_print(r, node, args, outs):
+    with r.block("with objmode():"):
+        r.emit(f"print_value({node.op.message!r}, {node.op.attrs!r}, {args[0]})")
+    r.emit(f"{outs[0]} = {args[0]}")
+
+
+def numba_type(var):
+    base = "boolean" if var.dtype == "bool" else var.dtype
+    return base if var.ndim == 0 else f"{base}[{', '.join(':' for _ in range(var.ndim))}]"
+
+
+@rule("RandomOp")
+def render_random(r, node, args, outs):
+    rng, size, *params = args
+    new_rng, sample = outs
+    op = node.op
+    with r.block(f"with objmode({sample}={numba_type(node.outputs[1])!r}):"):
+        r.emit(f"{sample} = draw_random({rng}, {op.dist!r}, {op.dtype!r}, {size}, ({''.join(p + ', ' for p in params)}))")
+    r.emit(f"{new_rng} = {rng}")
+
+
+# -- scan -----------------------------------------------------------------------
+
+@rule("scan")
+def render_scan(r, node, args, outs):
+    ScanRenderer(r, node, args, outs).render()
+
+
+class ScanRenderer:
+    """Renders one scan as a loop with its body inlined."""
+
+    def __init__(self, r, node, args, outs):
+        self.r, self.node, self.op = r, node, node.op
+        self.outer = self.op.split_inputs(args)
+        self.outer_vars = self.op.split_inputs(node.inputs)
+        self.results = self.op.split_outputs(outs)
+        self.body_in = self.op.split_body_inputs(self.op.body.inputs)
+        self.body_out = self.op.split_outputs(self.op.body.outputs)
+        self.label = f" {self.op.label!r}" if self.op.label else ""
+
+    def render(self):
+        r = self.r
+        n = r.fresh("n_steps")
+        r.emit(f"{n} = {self.outer.n_steps}")
+        with r.block(f"if {n} < 0:"):
+            r.raise_("ScanError", f"scan{self.label}: n_steps must be >= 0, got %d", n)
+        seqs = [self.sequence(i, x, n) for i, x in enumerate(self.outer.sequences)]
+        bufs = [self.state_buffer(i, x, n) for i, x in enumerate(self.outer.states)]
+        outputs = [self.output_placeholder(v) for v in self.body_out.outputs]
+        shared = [self.shared_carry(v, a) for v, a in zip(self.outer_vars.shared, self.outer.shared)]
+        for var, outer_name in zip(self.body_in.non_sequences, self.outer.non_sequences):
+            r.bind(var, outer_name)
+        done = r.fresh("n_done")
+        r.emit(f"{done} = {n}")
+        t = r.fresh("t")
+        with r.block(f"for {t} in range({n}):"):
+            self.bind_taps(t, seqs, bufs)
+            for var, name in zip(self.body_in.shared, shared):
+                r.bind(var, name)
+            r.render_nodes(self.op.body.nodes)
+            self.store(t, n, bufs, outputs, shared)
+            if self.body_out.until is not None:
+                with r.block(f"if {r.name(self.body_out.until)}:"):
+                    r.emit(f"{done} = {t} + 1")
+                    r.emit("break")
+        for i, (buf, res) in enumerate(zip(bufs, self.results.states)):
+            rows = self.op.state_rows(i)
+            r.emit(f"{res} = {buf}[{rows}:{rows} + {done}]")
+        for out, res in zip(outputs, self.results.outputs):
+            r.emit(f"{res} = {out}[:{done}]")
+        for name, res in zip(shared, self.results.shared):
+            r.emit(f"{res} = {name}")
+
+    def sequence(self, i, x, n):
+        r = self.r
+        lo, hi = self.op.sequence_window(i)
+        if self.op.go_backwards:
+            rev = r.fresh(f"{x}_rev" if x.isidentifier() else "seq_rev")
+            r.emit(f"{rev} = {x}[::-1]")
+            x = rev
+        need = f"{n} + {hi - lo}" if hi - lo else n
+        with r.block(f"if {x}.shape[0] < {need}:"):
+            r.raise_("ScanError", f"scan{self.label}: sequence {i} (%s) has %d rows; %d steps with its taps need %d",
+                     repr(str(self.outer_vars.sequences[i])), f"{x}.shape[0]", n, need)
+        return x
+
+    def state_buffer(self, i, init, n):
+        r = self.r
+        rows = self.op.state_rows(i)
+        var = self.outer_vars.states[i]
+        with r.block(f"if {init}.shape[0] < {rows}:"):
+            r.raise_("ScanError", f"scan{self.label}: state {i} has taps reaching back {rows} steps, so its "
+                     f"initial value needs at least {rows} rows, got %d", f"{init}.shape[0]")
+        buf = r.fresh(f"{self.r.name(self.node.outputs[i])}_buf")
+        dims = [f"{n} + {rows}"] + [f"{init}.shape[{d}]" for d in range(1, var.ndim)]
+        r.emit(f"{buf} = {alloc(dims, var.dtype)}")
+        r.emit(f"{buf}[:{rows}] = {init}[:{rows}]")
+        return buf
+
+    def output_placeholder(self, var):
+        name = self.r.fresh("out")
+        self.r.emit(f"{name} = {alloc(['0'] * (var.ndim + 1), var.dtype)}")
+        return name
+
+    def shared_carry(self, var, init):
+        name = self.r.fresh(f"{var.name or 'shared'}_cur")
+        if var.ndim and not is_rng(var):
+            self.r.emit(f"{name} = np.ascontiguousarray({init})")  # one array layout across steps
+        else:
+            self.r.emit(f"{name} = {init}")
+        return name
+
+    def bind_taps(self, t, seqs, bufs):
+        r = self.r
+        for i, (x, tap_vars) in enumerate(zip(seqs, self.body_in.sequences)):
+            lo, _ = self.op.sequence_window(i)
+            for k, var in zip(self.op.sequence_taps[i], tap_vars):
+                r.emit(f"{r.name(var)} = {x}[{offset(t, k - lo)}]")
+        for i, (buf, tap_vars) in enumerate(zip(bufs, self.body_in.states)):
+            rows = self.op.state_rows(i)
+            for k, var in zip(self.op.state_taps[i], tap_vars):
+                r.emit(f"{r.name(var)} = {buf}[{offset(t, rows + k)}]")
+
+    def store(self, t, n, bufs, outputs, shared):
+        r = self.r
+        for i, (buf, var) in enumerate(zip(bufs, self.body_out.states)):
+            r.emit(f"{buf}[{offset(t, self.op.state_rows(i))}] = {r.name(var)}")
+        for out, var in zip(outputs, self.body_out.outputs):
+            value = r.name(var)
+            with r.block(f"if {t} == 0:"):
+                dims = [n] + [f"{value}.shape[{d}]" for d in range(var.ndim)]
+                r.emit(f"{out} = {alloc(dims, var.dtype)}")
+            r.emit(f"{out}[{t}] = {value}")
+        for name, var in zip(shared, self.body_out.shared):
+            value = r.name(var)
+            if var.ndim and not is_rng(var):
+                value = f"np.ascontiguousarray({value})"
+            r.emit(f"{name} = {value}")
+
+
+def offset(t, k):
+    return t if k == 0 else (f"{t} + {k}" if k > 0 else f"{t} - {-k}")

@@ -1,0 +1,3 @@
+"""Theano's `theano.compile` namespace."""
+from .frontend.function import Mode, MonitorMode, function  # noqa: F401
+from .frontend.shared import shared  # noqa: F401

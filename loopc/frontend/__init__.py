@@ -1,0 +1,1 @@
+"""The user-facing layer: builds IR graphs from Theano-style code."""

@@ -1,0 +1,288 @@
+"""`loopc.function`: compile a graph and call it with NumPy values.
+
+A call checks and converts its inputs, runs the compiled kernel on them and on
+the current values of the shared variables (random states as per-call copies),
+and only when everything succeeded writes all the updates at once.
+"""
+import copy
+import warnings
+
+import numpy as np
+
+from ..config import config
+from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
+from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
+from ..ir.printer import format_graph
+from .tensor import as_tensor_variable, cast
+
+MODE_ALIASES = {
+    "NUMBA": "NUMBA", "FAST_RUN": "NUMBA", "PY": "PY", "FAST_COMPILE": "PY",
+    "DEBUG": "DEBUG", "DebugMode": "DEBUG", "DEBUG_MODE": "DEBUG", "CUDA": "CUDA",
+    "REFERENCE": "REFERENCE",
+}
+
+
+class Mode:
+    """Theano's Mode object: `Mode(linker='cvm')` runs NUMBA, `Mode(linker='py')` PY."""
+
+    def __init__(self, linker=None, optimizer="default"):
+        self.linker = linker
+        self.optimizer = optimizer
+        self.name = "PY" if linker == "py" else "NUMBA"
+
+    def __repr__(self):
+        return f"Mode(linker={self.linker!r}) -> {self.name}"
+
+
+class MonitorMode(Mode):
+    """Runs node by node with the reference evaluator, calling
+    `pre_func(i, node, fn)` and `post_func(i, node, fn)` around each node;
+    `fn.inputs` and `fn.outputs` are lists of one-element lists, as in Theano."""
+
+    def __init__(self, pre_func=None, post_func=None, optimizer="default", linker=None):
+        super().__init__(linker, optimizer)
+        self.name = "MONITOR"
+        self.pre_func, self.post_func = pre_func, post_func
+
+
+def resolve_mode(mode):
+    if mode is None:
+        mode = config.mode
+    if isinstance(mode, Mode):
+        return mode.name
+    if mode not in MODE_ALIASES:
+        raise LoopcValueError("unknown mode %r; loopc knows %s", mode, ", ".join(sorted(MODE_ALIASES)))
+    return MODE_ALIASES[mode]
+
+
+def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=False, mode=None,
+             name=None, profile=False, on_unused_input="raise", no_default_updates=False, rebuild_strict=True):
+    """Compile `outputs` (a variable, a list, or None) of `inputs`; see SPEC section 1."""
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    for i, var in enumerate(inputs):
+        if not isinstance(var, Variable) or isinstance(var, (Constant, SharedVariable)) or var.owner is not None:
+            raise LoopcTypeError("loopc.function: input %d (%s) must be a symbolic input variable such as "
+                                 "T.matrix('X'); constants, shared variables and computed values cannot be "
+                                 "inputs", i, var)
+    single = outputs is not None and not isinstance(outputs, (list, tuple))
+    out_list = [] if outputs is None else ([outputs] if single else list(outputs))
+    out_list = [as_tensor_variable(o) for o in out_list]
+    update_pairs = _updates(updates)
+    if givens:
+        pairs = givens.items() if isinstance(givens, dict) else givens
+        replace = {k: _given(k, v) for k, v in pairs}
+        new = clone_replace(out_list + [v for _, v in update_pairs], replace)
+        out_list, values = new[:len(out_list)], new[len(out_list):]
+        update_pairs = [(sh, v) for (sh, _), v in zip(update_pairs, values)]
+    if not no_default_updates:
+        update_pairs += _default_updates(out_list + [v for _, v in update_pairs], [sh for sh, _ in update_pairs])
+    _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
+    mode_name = resolve_mode(mode)
+    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name)
+
+
+def _updates(updates):
+    if updates is None:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
+    result = []
+    for shared, value in pairs:
+        if not isinstance(shared, SharedVariable):
+            raise LoopcTypeError("loopc.function: updates must be keyed by shared variables, got %s", shared)
+        if any(s is shared for s, _ in result):
+            raise LoopcValueError("loopc.function: shared variable %s is updated twice", shared)
+        result.append((shared, _update_value(shared, value)))
+    return result
+
+
+def _update_value(shared, value):
+    value = value if isinstance(value, Variable) else as_tensor_variable(value)
+    if is_rng(shared):
+        return value
+    if value.ndim != shared.ndim:
+        raise LoopcTypeError("the update of shared variable %s has ndim %d, expected %d (%s)",
+                             shared, value.ndim, shared.ndim, shared.type.describe())
+    if value.dtype != shared.dtype:
+        if not np.can_cast(value.dtype, shared.dtype, "same_kind"):
+            raise LoopcTypeError("the update of shared variable %s has dtype %s, expected %s; cast it",
+                                 shared, value.dtype, shared.dtype)
+        value = cast(value, shared.dtype)
+    return value
+
+
+def _given(var, value):
+    value = as_tensor_variable(value)
+    if value.type.dtype != var.type.dtype or value.ndim != var.ndim:
+        raise LoopcTypeError("givens: %s has type %s but its replacement %s has type %s",
+                             var, var.type, value, value.type)
+    return value
+
+
+def _default_updates(values, already):
+    pairs, seen = [], set(already)
+    for var in graph_inputs(values):
+        if isinstance(var, SharedVariable) and var.default_update is not None and var not in seen:
+            pairs.append((var, var.default_update))
+            seen.add(var)
+    return pairs
+
+
+def _check_inputs_used(inputs, values, on_unused_input, name):
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise LoopcValueError("on_unused_input expects 'raise', 'warn' or 'ignore', got %r", on_unused_input)
+    used = ancestors(values)
+    missing = [v for v in graph_inputs(values)
+               if not isinstance(v, (Constant, SharedVariable)) and v not in inputs]
+    if missing:
+        raise LoopcValueError("loopc.function%s: the outputs depend on %s, which is not among the inputs %s",
+                              _fname(name), missing[0], [str(v) for v in inputs])
+    for i, var in enumerate(inputs):
+        if var in used or on_unused_input == "ignore":
+            continue
+        message = (f"loopc.function{_fname(name)}: input {i} ({var}) is not used by any output or update; "
+                   "pass on_unused_input='ignore' to allow it")
+        if on_unused_input == "raise":
+            raise UnusedInputError(message)
+        warnings.warn(message)
+
+
+def _fname(name):
+    return f" {name!r}" if name else ""
+
+
+class Function:
+    """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
+
+    def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name):
+        from .. import passes
+        self.inputs, self.outputs, self.single = inputs, outputs, single
+        self.updates = updates
+        self.name = name
+        self.mode = mode_name
+        self.allow_input_downcast = allow_input_downcast
+        values = outputs + [v for _, v in updates]
+        self.shared = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
+        graph = Graph(inputs + self.shared, values)
+        self.stages = passes.run_pipeline(graph, enabled=config.optimizer != "None")
+        self.graph = self.stages[-1][1]
+        self._monitor = mode if mode_name == "MONITOR" else None
+        self.kernels = self._compile(mode_name)
+
+    def _compile(self, mode_name):
+        from ..backends import compile_graph
+        if mode_name == "CUDA":
+            raise UnsupportedError("mode 'CUDA': the CUDA backend is not built yet; use 'NUMBA' or 'PY'")
+        if mode_name in ("MONITOR", "REFERENCE"):
+            return {}
+        if mode_name == "DEBUG":
+            return {"PY": compile_graph(self.graph, "PY"), "NUMBA": compile_graph(self.graph, "NUMBA")}
+        return {mode_name: compile_graph(self.graph, mode_name)}
+
+    @property
+    def source(self):
+        kernel = next(iter(self.kernels.values()), None)
+        if kernel is None:
+            from ..backends.pysource import render_function
+            return render_function(self.graph)
+        return kernel.source
+
+    def dump(self, stage=None):
+        """The IR text after pass `stage` ('input', a pass name, or None for the final graph)."""
+        if stage is None:
+            return format_graph(self.graph, name=self.name or "fn")
+        for name, graph in self.stages:
+            if name == stage:
+                return format_graph(graph, name=self.name or "fn")
+        raise LoopcValueError("no stage %r; stages are %s", stage, [n for n, _ in self.stages])
+
+    # -- calling ------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        values = self._input_values(args, kwargs)
+        if self.mode == "DEBUG":
+            results = self._run("PY", values)
+            self._compare(results, self._run("NUMBA", values))
+        else:
+            results = self._run(self.mode, values)
+        outs, new_values = results[:len(self.outputs)], results[len(self.outputs):]
+        arrays = [a for a in values + [sv.container[0] for sv in self.shared] if isinstance(a, np.ndarray)]
+        outs = [_fresh(o, var.dtype, arrays) for o, var in zip(outs, self.outputs)]
+        for (shared, _), value in zip(self.updates, new_values):
+            shared.container[0] = value if is_rng(shared) else _fresh(value, shared.dtype, arrays)
+        if self.single:
+            return outs[0]
+        return outs
+
+    def _input_values(self, args, kwargs):
+        if len(args) > len(self.inputs):
+            raise LoopcTypeError("function%s expects %d inputs (%s), got %d", _fname(self.name),
+                                 len(self.inputs), ", ".join(map(str, self.inputs)), len(args))
+        args = list(args)
+        for var in self.inputs[len(args):]:
+            if var.name not in kwargs:
+                raise LoopcTypeError("function%s expects %d inputs (%s), got %d; %s is missing",
+                                     _fname(self.name), len(self.inputs), ", ".join(map(str, self.inputs)),
+                                     len(args) + len(kwargs), var)
+            args.append(kwargs.pop(var.name))
+        if kwargs:
+            raise LoopcTypeError("function%s got unknown keyword inputs %s", _fname(self.name), sorted(kwargs))
+        values = []
+        for i, (var, arg) in enumerate(zip(self.inputs, args)):
+            label = f"input {i} ({var.name})" if var.name else f"input {i}"
+            values.append(var.type.filter(arg, label, self.allow_input_downcast))
+        return values
+
+    def _run(self, mode, values):
+        """Outputs then update values, random states included; shared variables untouched."""
+        from ..backends import runtime
+        shared_values = [copy.deepcopy(sv.container[0]) if is_rng(sv) else sv.container[0] for sv in self.shared]
+        if mode in ("MONITOR", "REFERENCE"):
+            from ..reference import evaluate
+            graph_values = values + shared_values
+            return evaluate(self.graph, graph_values, monitor=self._monitor_hook())
+        rngs = [v for v in shared_values if isinstance(v, np.random.RandomState)]
+        slots = iter(range(len(rngs)))
+        args = values + [next(slots) if isinstance(v, np.random.RandomState) else v for v in shared_values]
+        runtime.RNG_SLOTS[:] = rngs
+        try:
+            results = self.kernels[mode](*args)
+        finally:
+            runtime.RNG_SLOTS[:] = []
+        return [rngs[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
+
+    def _monitor_hook(self):
+        mode = self._monitor
+        if mode is None:
+            return None
+
+        class Cells:
+            def __init__(self, inputs, outputs):
+                self.inputs = [[v] for v in inputs]
+                self.outputs = [[v] for v in outputs]
+
+        def hook(i, node, inputs, outputs):
+            if mode.pre_func:
+                mode.pre_func(i, node, Cells(inputs, [None] * len(outputs)))
+            if mode.post_func:
+                mode.post_func(i, node, Cells(inputs, outputs))
+        return hook
+
+    def _compare(self, py, nb):
+        for var, a, b in zip(self.graph.outputs, py, nb):
+            if is_rng(var):
+                continue
+            a, b = np.asarray(a), np.asarray(b)
+            tol = 1e-4 if var.dtype == "float32" else 1e-10
+            same = a.shape == b.shape and (np.array_equal(a, b, equal_nan=True) if a.dtype.kind not in "fc"
+                                           else np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+            if not same:
+                raise DebugModeError("DEBUG mode: PY and NUMBA disagree on %s:\nPY:    %r\nNUMBA: %r", var, a, b)
+
+
+def _fresh(value, dtype, inputs):
+    """An output array the caller owns: right dtype, 0-d as an array, never aliasing an input."""
+    array = np.asarray(value)
+    if array.dtype.name != dtype:
+        return array.astype(dtype)
+    if any(np.may_share_memory(array, a) for a in inputs):
+        return array.copy()
+    return array

@@ -1,0 +1,623 @@
+"""The op table: every op's type rule (`make_node`) and NumPy reference (`perform`).
+
+Groups:
+- elementwise: `Elemwise(scalar)` over `SCALAR_OPS` (name -> arity, NumPy function);
+  inputs have equal ndim (the frontend pads with `dimshuffle`); a dimension not
+  flagged broadcastable must have the same length in every input that has it.
+- reductions: `Reduce(kind, axes)`; keepdims is a dimshuffle after it.
+- linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`.
+- shapes: `Shape`, `ShapeI`, `DimShuffle`, `Reshape`, `Concatenate`.
+- indexing: `Subtensor`, `IncSubtensor` (basic indexing), `AdvancedSubtensor1`,
+  `AdvancedIncSubtensor1` (an integer vector on the first axis).
+- creation: `Alloc`, `ARange`, `Eye`, `MakeVector`.
+- side effects: `Print`, `RandomOp` (threads an `rng` value).
+`Scan` lives in `scan.py`.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ShapeError
+from .graph import Apply, Constant, Op
+from .types import RandomStateType, TensorType, as_dtype, float_of, is_discrete, is_float, is_int
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softplus(x):
+    return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+_erf64 = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x):
+    # math.erf works in float64; the result takes the input's float type, as np.sin would.
+    return np.asarray(_erf64(x)).astype(float_of(np.asarray(x).dtype.name))
+
+
+@dataclass(frozen=True)
+class ScalarSpec:
+    arity: int
+    numpy: object  # the NumPy reference, elementwise
+
+
+SCALAR_OPS = {
+    # arithmetic
+    "add": ScalarSpec(2, np.add), "sub": ScalarSpec(2, np.subtract), "mul": ScalarSpec(2, np.multiply),
+    "true_div": ScalarSpec(2, np.true_divide), "int_div": ScalarSpec(2, np.floor_divide),
+    "mod": ScalarSpec(2, np.mod), "pow": ScalarSpec(2, np.power),
+    "maximum": ScalarSpec(2, np.maximum), "minimum": ScalarSpec(2, np.minimum),
+    "arctan2": ScalarSpec(2, np.arctan2),
+    "neg": ScalarSpec(1, np.negative), "abs": ScalarSpec(1, np.abs), "sgn": ScalarSpec(1, np.sign),
+    "sqr": ScalarSpec(1, np.square), "sqrt": ScalarSpec(1, np.sqrt), "inv": ScalarSpec(1, np.reciprocal),
+    # transcendental
+    "exp": ScalarSpec(1, np.exp), "exp2": ScalarSpec(1, np.exp2), "expm1": ScalarSpec(1, np.expm1),
+    "log": ScalarSpec(1, np.log), "log2": ScalarSpec(1, np.log2), "log10": ScalarSpec(1, np.log10),
+    "log1p": ScalarSpec(1, np.log1p),
+    "sin": ScalarSpec(1, np.sin), "cos": ScalarSpec(1, np.cos), "tan": ScalarSpec(1, np.tan),
+    "arcsin": ScalarSpec(1, np.arcsin), "arccos": ScalarSpec(1, np.arccos), "arctan": ScalarSpec(1, np.arctan),
+    "sinh": ScalarSpec(1, np.sinh), "cosh": ScalarSpec(1, np.cosh), "tanh": ScalarSpec(1, np.tanh),
+    "arcsinh": ScalarSpec(1, np.arcsinh), "arccosh": ScalarSpec(1, np.arccosh),
+    "arctanh": ScalarSpec(1, np.arctanh),
+    "sigmoid": ScalarSpec(1, _sigmoid), "softplus": ScalarSpec(1, _softplus),
+    "erf": ScalarSpec(1, _erf),
+    # rounding
+    "floor": ScalarSpec(1, np.floor), "ceil": ScalarSpec(1, np.ceil), "trunc": ScalarSpec(1, np.trunc),
+    "round": ScalarSpec(1, np.round),
+    # comparison and logic
+    "eq": ScalarSpec(2, np.equal), "neq": ScalarSpec(2, np.not_equal), "lt": ScalarSpec(2, np.less),
+    "le": ScalarSpec(2, np.less_equal), "gt": ScalarSpec(2, np.greater), "ge": ScalarSpec(2, np.greater_equal),
+    "and": ScalarSpec(2, np.bitwise_and), "or": ScalarSpec(2, np.bitwise_or),
+    "xor": ScalarSpec(2, np.bitwise_xor), "invert": ScalarSpec(1, np.invert),
+    "isnan": ScalarSpec(1, np.isnan), "isinf": ScalarSpec(1, np.isinf),
+    # selection and conversion
+    "switch": ScalarSpec(3, lambda c, a, b: np.where(c, a, b)),
+    "identity": ScalarSpec(1, lambda x: x.copy()),
+    "cast": ScalarSpec(1, None),
+}
+
+
+def _numpy_out_dtype(scalar, dtypes):
+    """The dtype NumPy's ufunc gives for these input dtypes (float16 widened)."""
+    if scalar == "switch":
+        dtypes = dtypes[1:]
+        out = np.result_type(*dtypes)
+    elif scalar in ("identity", "neg", "abs") and dtypes[0] == "bool" and scalar != "identity":
+        raise LoopcTypeError("%s of a bool tensor is not defined; cast it first", scalar)
+    else:
+        with np.errstate(all="ignore"):
+            samples = [np.ones((), d) for d in dtypes]
+            try:
+                out = SCALAR_OPS[scalar].numpy(*samples).dtype
+            except TypeError as exc:
+                raise LoopcTypeError("%s is not defined for dtypes %s (%s)", scalar, dtypes, exc) from None
+    name = np.dtype(out).name
+    return "float32" if name == "float16" else name
+
+
+@dataclass(frozen=True)
+class Elemwise(Op):
+    scalar: str
+    dtype: str = None  # the target of `cast`
+
+    @property
+    def name(self):
+        return self.scalar
+
+    def make_node(self, *inputs):
+        spec = SCALAR_OPS[self.scalar]
+        if len(inputs) != spec.arity:
+            raise LoopcTypeError("%s takes %d inputs, got %d", self.scalar, spec.arity, len(inputs))
+        ndims = {v.ndim for v in inputs}
+        if len(ndims) != 1:
+            raise LoopcTypeError("%s needs inputs of equal ndim (pad with dimshuffle), got %s",
+                                 self.scalar, [v.ndim for v in inputs])
+        if self.scalar == "cast":
+            dtype = as_dtype(self.dtype)
+        else:
+            dtype = _numpy_out_dtype(self.scalar, [v.dtype for v in inputs])
+        bcast = tuple(all(flags) for flags in zip(*[v.broadcastable for v in inputs]))
+        return Apply(self, inputs, [TensorType(dtype, bcast)])
+
+    def perform(self, node, inputs):
+        out = node.outputs[0]
+        check_broadcast(self.scalar, node.inputs, [np.shape(x) for x in inputs])
+        if self.scalar == "cast":
+            return [np.asarray(inputs[0]).astype(out.dtype)]
+        args = [np.asarray(x) for x in inputs]
+        if is_float(out.dtype) and self.scalar != "switch":
+            # NumPy computes int8/int16 inputs of exp or true_div in float16; the
+            # result type is float32, so compute in float32 as the backends do.
+            args = [a.astype(out.dtype) if is_discrete(a.dtype.name) else a for a in args]
+        with np.errstate(all="ignore"):
+            value = SCALAR_OPS[self.scalar].numpy(*args)
+        return [np.asarray(value).astype(out.dtype)]
+
+
+def check_broadcast(opname, variables, shapes):
+    """Theano's rule: non-broadcastable dimensions must agree in length."""
+    for axis in range(len(shapes[0])):
+        lengths = {s[axis] for v, s in zip(variables, shapes) if not v.broadcastable[axis]}
+        if len(lengths) > 1:
+            raise ShapeError("%s: inputs %s have lengths %s on axis %d, which must be equal "
+                             "(shapes %s)", opname, [str(v) for v in variables], sorted(lengths), axis, shapes)
+
+
+REDUCE_KINDS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")
+
+
+@dataclass(frozen=True)
+class Reduce(Op):
+    kind: str
+    axes: tuple  # sorted, non-negative
+    dtype: str = None  # accumulator and result dtype of sum/prod
+
+    @property
+    def name(self):
+        return self.kind
+
+    def make_node(self, x):
+        if any(not 0 <= a < x.ndim for a in self.axes):
+            raise LoopcValueError("%s: axes %s out of range for %s of ndim %d", self.kind, self.axes, x, x.ndim)
+        if self.kind in ("argmax", "argmin") and len(self.axes) not in (1, x.ndim):
+            raise LoopcValueError("%s reduces one axis or all of them, got axes %s", self.kind, self.axes)
+        bcast = tuple(b for i, b in enumerate(x.broadcastable) if i not in self.axes)
+        return Apply(self, [x], [TensorType(self.out_dtype(x.dtype), bcast)])
+
+    def out_dtype(self, dtype):
+        if self.kind in ("argmax", "argmin"):
+            return "int64"
+        if self.kind in ("any", "all"):
+            return "bool"
+        if self.kind in ("sum", "prod"):
+            return self.dtype or sum_dtype(dtype)
+        return dtype
+
+    def perform(self, node, inputs):
+        (x,) = inputs
+        x = np.asarray(x)
+        out = node.outputs[0]
+        if self.kind in ("argmax", "argmin"):
+            fn = np.argmax if self.kind == "argmax" else np.argmin
+            if len(self.axes) == x.ndim and x.ndim != 1:
+                return [np.asarray(fn(x), dtype="int64")]
+            return [np.asarray(fn(x, axis=self.axes[0]), dtype="int64")]
+        fn = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "any": np.any, "all": np.all}[self.kind]
+        kwargs = {"dtype": out.dtype} if self.kind in ("sum", "prod") else {}
+        return [np.asarray(fn(x, axis=self.axes, **kwargs)).astype(out.dtype)]
+
+
+def sum_dtype(dtype):
+    """NumPy's accumulator for sum and prod: ints widen to 64 bits."""
+    if dtype == "bool" or (is_int(dtype) and dtype.startswith("int")):
+        return "int64"
+    if dtype.startswith("uint"):
+        return "uint64"
+    return dtype
+
+
+@dataclass(frozen=True)
+class Dot(Op):
+    name = "dot"
+
+    def make_node(self, a, b):
+        if a.ndim > 2 or b.ndim > 2:
+            raise LoopcTypeError("dot supports up to 2-d inputs, got %s (ndim %d) and %s (ndim %d)",
+                                 a, a.ndim, b, b.ndim)
+        dtype = np.result_type(np.dtype(a.dtype), np.dtype(b.dtype)).name
+        if a.ndim == 0 or b.ndim == 0:
+            bcast = a.broadcastable + b.broadcastable
+        else:
+            bcast = a.broadcastable[:-1] + b.broadcastable[1:]
+        return Apply(self, [a, b], [TensorType(dtype, bcast)])
+
+    def perform(self, node, inputs):
+        a, b = (np.asarray(x) for x in inputs)
+        check_dot(node.inputs, a.shape, b.shape)
+        return [np.asarray(np.dot(a, b)).astype(node.outputs[0].dtype)]
+
+
+def check_dot(variables, sa, sb):
+    if len(sa) and len(sb):
+        k_b = sb[0] if len(sb) == 2 else sb[-1]
+        if sa[-1] != k_b:
+            raise ShapeError("dot: %s has shape %s and %s has shape %s; their inner lengths %d and %d differ",
+                             str(variables[0]), sa, str(variables[1]), sb, sa[-1], k_b)
+
+
+@dataclass(frozen=True)
+class Shape(Op):
+    name = "shape"
+
+    def make_node(self, x):
+        return Apply(self, [x], [TensorType("int64", (False,))])
+
+    def perform(self, node, inputs):
+        return [np.asarray(np.shape(inputs[0]), dtype="int64")]
+
+
+@dataclass(frozen=True)
+class ShapeI(Op):
+    axis: int
+    name = "shape_i"
+
+    def make_node(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise LoopcIndexError("shape_i: axis %d out of range for %s of ndim %d", self.axis, x, x.ndim)
+        return Apply(self, [x], [TensorType("int64", ())])
+
+    def perform(self, node, inputs):
+        return [np.asarray(np.shape(inputs[0])[self.axis], dtype="int64")]
+
+
+@dataclass(frozen=True)
+class DimShuffle(Op):
+    """Theano's dimshuffle: `order` lists input axes and 'x' for new broadcastable ones;
+    input axes left out must be broadcastable (they are dropped)."""
+
+    order: tuple
+    name = "dimshuffle"
+
+    def make_node(self, x):
+        axes = [a for a in self.order if a != "x"]
+        if sorted(set(axes)) != sorted(axes) or any(not 0 <= a < x.ndim for a in axes):
+            raise LoopcValueError("dimshuffle%s is not valid for %s of ndim %d", self.order, x, x.ndim)
+        for axis in range(x.ndim):
+            if axis not in axes and not x.broadcastable[axis]:
+                raise LoopcValueError("dimshuffle%s drops axis %d of %s, which is not broadcastable",
+                                      self.order, axis, x)
+        bcast = tuple(True if a == "x" else x.broadcastable[a] for a in self.order)
+        return Apply(self, [x], [TensorType(x.dtype, bcast)])
+
+    def perform(self, node, inputs):
+        x = np.asarray(inputs[0])
+        kept = [a for a in self.order if a != "x"]
+        dropped = tuple(a for a in range(x.ndim) if a not in kept)
+        x = x.reshape([n for i, n in enumerate(x.shape) if i not in dropped])
+        remaining = [a - sum(d < a for d in dropped) for a in kept]
+        x = x.transpose(remaining)
+        shape, it = [], iter(x.shape)
+        for a in self.order:
+            shape.append(1 if a == "x" else next(it))
+        return [x.reshape(shape)]
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    ndim: int
+    name = "reshape"
+
+    def make_node(self, x, shape):
+        if shape.ndim != 1 or not is_int(shape.dtype):
+            raise LoopcTypeError("reshape: the shape must be an integer vector, got %s", shape.type.describe())
+        bcast = [False] * self.ndim
+        if isinstance(shape, Constant):
+            bcast = [int(n) == 1 for n in shape.data]
+        return Apply(self, [x, shape], [TensorType(x.dtype, tuple(bcast))])
+
+    def perform(self, node, inputs):
+        x, shape = inputs
+        try:
+            return [np.reshape(x, tuple(int(n) for n in shape))]
+        except ValueError:
+            raise ShapeError("reshape: cannot reshape %s of shape %s to %s", str(node.inputs[0]),
+                             np.shape(x), tuple(shape)) from None
+
+
+@dataclass(frozen=True)
+class Concatenate(Op):
+    axis: int
+    name = "concatenate"
+
+    def make_node(self, *tensors):
+        if not tensors or len({t.ndim for t in tensors}) != 1:
+            raise LoopcTypeError("concatenate needs tensors of one ndim, got %s", [t.ndim for t in tensors])
+        if not 0 <= self.axis < tensors[0].ndim:
+            raise LoopcValueError("concatenate: axis %d out of range for ndim %d", self.axis, tensors[0].ndim)
+        dtype = np.result_type(*[np.dtype(t.dtype) for t in tensors]).name
+        bcast = [all(f) for f in zip(*[t.broadcastable for t in tensors])]
+        bcast[self.axis] = False
+        return Apply(self, tensors, [TensorType(dtype, tuple(bcast))])
+
+    def perform(self, node, inputs):
+        try:
+            out = np.concatenate([np.asarray(x) for x in inputs], axis=self.axis)
+        except ValueError as exc:
+            raise ShapeError("concatenate: %s", exc) from None
+        return [out.astype(node.outputs[0].dtype)]
+
+
+# -- indexing -------------------------------------------------------------------
+# An index list holds, per indexed axis, "i" (an integer scalar input) or a slice
+# ("s", has_start, has_stop, has_step) whose present parts are scalar inputs.
+# The index inputs follow the indexed tensor (and, for IncSubtensor, the value).
+
+def index_arity(idx_list):
+    return sum(1 if item == "i" else sum(item[1:]) for item in idx_list)
+
+
+def build_index(idx_list, values):
+    """The Python index that an index list and its input values stand for."""
+    values, index = iter(values), []
+    for item in idx_list:
+        if item == "i":
+            index.append(int(next(values)))
+        else:
+            index.append(slice(*(int(next(values)) if present else None for present in item[1:])))
+    return tuple(index)
+
+
+def _check_index_inputs(opname, indices):
+    for v in indices:
+        if v.ndim != 0 or not (is_int(v.dtype) or v.dtype == "bool"):
+            raise LoopcTypeError("%s: indices must be integer scalars, got %s", opname, v.type.describe())
+
+
+def subtensor_type(x, idx_list):
+    if len(idx_list) > x.ndim:
+        raise LoopcIndexError("too many indices for %s: %d given, it has ndim %d", x, len(idx_list), x.ndim)
+    bcast = []
+    for axis, item in enumerate(idx_list):
+        if item != "i":
+            bcast.append(x.broadcastable[axis] and not any(item[1:]))
+    bcast.extend(x.broadcastable[len(idx_list):])
+    return TensorType(x.dtype, tuple(bcast))
+
+
+def check_int_index(name, axis, i, length):
+    if not -length <= i < length:
+        raise LoopcIndexError("index %d is out of bounds for axis %d of %s with length %d", i, axis, name, length)
+
+
+@dataclass(frozen=True)
+class Subtensor(Op):
+    idx_list: tuple
+    name = "subtensor"
+
+    def make_node(self, x, *indices):
+        if len(indices) != index_arity(self.idx_list):
+            raise LoopcValueError("subtensor%s expects %d index inputs, got %d", self.idx_list,
+                                  index_arity(self.idx_list), len(indices))
+        _check_index_inputs("subtensor", indices)
+        return Apply(self, [x, *indices], [subtensor_type(x, self.idx_list)])
+
+    def perform(self, node, inputs):
+        x, *values = inputs
+        index = build_index(self.idx_list, values)
+        for axis, i in enumerate(index):
+            if isinstance(i, int):
+                check_int_index(str(node.inputs[0]), axis, i, np.shape(x)[axis])
+        return [np.asarray(x)[index]]
+
+
+@dataclass(frozen=True)
+class IncSubtensor(Op):
+    idx_list: tuple
+    set_instead_of_inc: bool = False
+
+    @property
+    def name(self):
+        return "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"
+
+    def make_node(self, x, y, *indices):
+        if len(indices) != index_arity(self.idx_list):
+            raise LoopcValueError("%s expects %d index inputs, got %d", self.name,
+                                  index_arity(self.idx_list), len(indices))
+        _check_index_inputs(self.name, indices)
+        region = subtensor_type(x, self.idx_list)
+        if y.ndim != region.ndim:
+            raise LoopcTypeError("%s: the value %s has ndim %d, the indexed region of %s has ndim %d",
+                                 self.name, y, y.ndim, x, region.ndim)
+        return Apply(self, [x, y, *indices], [x.type])
+
+    def perform(self, node, inputs):
+        x, y, *values = inputs
+        out = np.array(x, copy=True)
+        index = build_index(self.idx_list, values)
+        for axis, i in enumerate(index):
+            if isinstance(i, int):
+                check_int_index(str(node.inputs[0]), axis, i, out.shape[axis])
+        if self.set_instead_of_inc:
+            out[index] = y
+        else:
+            out[index] += np.asarray(y, dtype=out.dtype) if out.ndim else y
+        return [out]
+
+
+@dataclass(frozen=True)
+class AdvancedSubtensor1(Op):
+    name = "take"
+
+    def make_node(self, x, idx):
+        if idx.ndim != 1 or not is_int(idx.dtype):
+            raise LoopcTypeError("indexing %s with an array needs an integer vector, got %s",
+                                 x, idx.type.describe())
+        if x.ndim < 1:
+            raise LoopcIndexError("cannot index the 0-d tensor %s", x)
+        return Apply(self, [x, idx], [TensorType(x.dtype, (False,) + x.broadcastable[1:])])
+
+    def perform(self, node, inputs):
+        x, idx = (np.asarray(v) for v in inputs)
+        for i in idx:
+            check_int_index(str(node.inputs[0]), 0, int(i), x.shape[0])
+        return [x[idx]]
+
+
+@dataclass(frozen=True)
+class AdvancedIncSubtensor1(Op):
+    set_instead_of_inc: bool = False
+
+    @property
+    def name(self):
+        return "set_take" if self.set_instead_of_inc else "inc_take"
+
+    def make_node(self, x, y, idx):
+        if idx.ndim != 1 or not is_int(idx.dtype):
+            raise LoopcTypeError("%s needs an integer vector index, got %s", self.name, idx.type.describe())
+        if y.ndim != x.ndim:
+            raise LoopcTypeError("%s: value %s has ndim %d, expected %d", self.name, y, y.ndim, x.ndim)
+        return Apply(self, [x, y, idx], [x.type])
+
+    def perform(self, node, inputs):
+        x, y, idx = inputs
+        out = np.array(x, copy=True)
+        y = np.broadcast_to(np.asarray(y, dtype=out.dtype), (len(idx),) + out.shape[1:])
+        for k, i in enumerate(idx):
+            check_int_index(str(node.inputs[0]), 0, int(i), out.shape[0])
+            if self.set_instead_of_inc:
+                out[i] = y[k]
+            else:
+                out[i] += y[k]
+        return [out]
+
+
+# -- creation -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Alloc(Op):
+    """`value` broadcast to the shape given by the scalar inputs."""
+
+    name = "alloc"
+
+    def make_node(self, value, *shape):
+        if len(shape) < value.ndim:
+            raise LoopcValueError("alloc: %d dims given for a value of ndim %d", len(shape), value.ndim)
+        for s in shape:
+            if s.ndim != 0 or not is_int(s.dtype):
+                raise LoopcTypeError("alloc: shape entries must be integer scalars, got %s", s.type.describe())
+        bcast = tuple(isinstance(s, Constant) and int(s.data) == 1 for s in shape)
+        return Apply(self, [value, *shape], [TensorType(value.dtype, bcast)])
+
+    def perform(self, node, inputs):
+        value, *shape = inputs
+        shape = tuple(int(s) for s in shape)
+        if any(s < 0 for s in shape):
+            raise LoopcValueError("alloc: negative dimension in shape %s", shape)
+        try:
+            return [np.array(np.broadcast_to(value, shape))]
+        except ValueError:
+            raise ShapeError("alloc: cannot broadcast a value of shape %s to %s", np.shape(value), shape) from None
+
+
+@dataclass(frozen=True)
+class ARange(Op):
+    dtype: str
+    name = "arange"
+
+    def make_node(self, start, stop, step):
+        for v in (start, stop, step):
+            if v.ndim != 0:
+                raise LoopcTypeError("arange: start, stop and step must be scalars, got %s", v.type.describe())
+        return Apply(self, [start, stop, step], [TensorType(self.dtype, (False,))])
+
+    def perform(self, node, inputs):
+        start, stop, step = inputs
+        if step == 0:
+            raise LoopcValueError("arange: step must not be 0")
+        return [np.arange(start, stop, step).astype(self.dtype)]
+
+
+@dataclass(frozen=True)
+class Eye(Op):
+    dtype: str
+    name = "eye"
+
+    def make_node(self, n, m, k):
+        return Apply(self, [n, m, k], [TensorType(self.dtype, (False, False))])
+
+    def perform(self, node, inputs):
+        n, m, k = (int(v) for v in inputs)
+        return [np.eye(n, m, k, dtype=self.dtype)]
+
+
+@dataclass(frozen=True)
+class MakeVector(Op):
+    dtype: str
+    name = "make_vector"
+
+    def make_node(self, *scalars):
+        for s in scalars:
+            if s.ndim != 0:
+                raise LoopcTypeError("make_vector takes scalars, got %s", s.type.describe())
+        return Apply(self, scalars, [TensorType(self.dtype, (len(scalars) == 1,))])
+
+    def perform(self, node, inputs):
+        return [np.array([np.asarray(v) for v in inputs], dtype=self.dtype).reshape(len(inputs))]
+
+
+# -- side effects ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Print(Op):
+    """Identity that prints `message __str__ = value` when run (Theano's printing.Print)."""
+
+    message: str
+    attrs: tuple = ("__str__",)
+    name = "print"
+
+    def make_node(self, x):
+        return Apply(self, [x], [x.type])
+
+    def perform(self, node, inputs):
+        (x,) = inputs
+        print(format_print(self.message, self.attrs, x))
+        return [x]
+
+
+def format_print(message, attrs, value):
+    value = np.asarray(value)
+    parts = [message]
+    for attr in attrs:
+        got = getattr(value, attr)
+        parts.append(f"{attr} = {got() if callable(got) else got}")
+    return " ".join(parts)
+
+
+RANDOM_DISTS = {
+    # name -> (number of parameter inputs, NumPy RandomState method)
+    "binomial": (2, "binomial"),     # n, p
+    "uniform": (2, "uniform"),       # low, high
+    "normal": (2, "normal"),         # avg, std
+    "random_integers": (2, "random_integers"),  # low, high (inclusive)
+    "choice": (1, "choice"),
+    "permutation": (1, "permutation"),
+}
+
+
+@dataclass(frozen=True)
+class RandomOp(Op):
+    """Draws `dist(*params, size)` from the rng input; outputs (new rng, sample)."""
+
+    dist: str
+    dtype: str
+    ndim: int
+
+    @property
+    def name(self):
+        return f"random_{self.dist}"
+
+    def make_node(self, rng, size, *params):
+        if not isinstance(rng.type, RandomStateType):
+            raise LoopcTypeError("%s: the first input must be a random state, got %s", self.name, rng)
+        if size.ndim != 1 or not is_int(size.dtype):
+            raise LoopcTypeError("%s: size must be an integer vector, got %s", self.name, size.type.describe())
+        return Apply(self, [rng, size, *params], [RandomStateType(), TensorType(self.dtype, (False,) * self.ndim)])
+
+    def perform(self, node, inputs):
+        rng, size, *params = inputs
+        return [rng, draw(rng, self.dist, self.dtype, size, params)]
+
+
+def draw(rng, dist, dtype, size, params):
+    """One draw, exactly as Theano's RandomStreams makes it from a RandomState."""
+    size = tuple(int(s) for s in size)
+    method = getattr(rng, RANDOM_DISTS[dist][1])
+    if dist in ("binomial", "random_integers"):
+        params = [int(params[0]) if dist == "binomial" else params[0], params[1]]
+    sample = method(*[np.asarray(p) for p in params], size=size)
+    return np.asarray(sample).astype(dtype)

@@ -1,0 +1,222 @@
+"""The `Scan` op: a loop that owns its body graph and knows its values by role.
+
+Roles, in the order they appear in the node's inputs, the body's inputs, the
+body's outputs and the node's outputs:
+
+    node inputs   n_steps | sequences | state initials | shared initials | non_sequences
+    body inputs           | one per sequence tap | one per state tap | shared currents | non_sequences
+    body outputs          | state new values | outputs | shared new values | until?
+    node outputs          | states (n_steps rows) | outputs (n_steps rows) | shared final values
+
+- a sequence with taps `taps` (lo = min(taps, 0), hi = max(taps, 0)) gives tap k
+  at step t the row `X[t + k - lo]` (of X reversed when go_backwards) and needs
+  `n_steps + hi - lo` rows;
+- a state's initial value always has a leading axis (the frontend adds one for a
+  plain outputs_info variable); with L = -min(taps) its first L rows seed the
+  recurrence; tap k at step t reads row `t + L + k` of [initial[:L]; new values];
+- an output (non-recurrent) is stacked over steps;
+- a shared update carries a value (a tensor or an rng) from step to step and
+  yields its final value;
+- `until` is a 0-d condition checked after each step; that step is kept.
+
+`split_*` give every role by name, so no pass counts over flat lists.
+"""
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import LoopcTypeError, ScanError
+from .graph import Apply, Graph, Op
+from .types import TensorType, is_int
+
+
+class ScanInputs(NamedTuple):
+    n_steps: object
+    sequences: list
+    states: list
+    shared: list
+    non_sequences: list
+
+
+class ScanBodyInputs(NamedTuple):
+    sequences: list  # one list of tap variables per sequence
+    states: list     # one list of tap variables per state
+    shared: list
+    non_sequences: list
+
+
+class ScanOutputs(NamedTuple):
+    states: list
+    outputs: list
+    shared: list
+    until: object  # a body variable or None (body outputs only)
+
+
+def step_type(var_type):
+    """The type of one row of `var_type`."""
+    return TensorType(var_type.dtype, var_type.broadcastable[1:])
+
+
+def stacked_type(var_type):
+    """The type of rows of `var_type` stacked along a new leading axis."""
+    return TensorType(var_type.dtype, (False,) + var_type.broadcastable)
+
+
+@dataclass(frozen=True, eq=False)
+class Scan(Op):
+    body: Graph
+    sequence_taps: tuple   # per sequence, its taps in the order given
+    state_taps: tuple      # per state, its (negative) taps in the order given
+    n_outputs: int
+    n_shared: int
+    n_non_sequences: int
+    has_until: bool = False
+    go_backwards: bool = False
+    truncate_gradient: int = -1
+    label: str = None
+    name = "scan"
+
+    # -- roles ----------------------------------------------------------------
+    def split_inputs(self, inputs):
+        counts = [1, len(self.sequence_taps), len(self.state_taps), self.n_shared, self.n_non_sequences]
+        n_steps, seqs, states, shared, non_seqs = _split(inputs, counts)
+        return ScanInputs(n_steps[0], seqs, states, shared, non_seqs)
+
+    def split_body_inputs(self, inputs):
+        counts = [sum(map(len, self.sequence_taps)), sum(map(len, self.state_taps)),
+                  self.n_shared, self.n_non_sequences]
+        seq_vars, state_vars, shared, non_seqs = _split(inputs, counts)
+        return ScanBodyInputs(_group(seq_vars, self.sequence_taps), _group(state_vars, self.state_taps),
+                              shared, non_seqs)
+
+    def split_outputs(self, outputs):
+        """Roles of the body's outputs or of the node's outputs."""
+        counts = [len(self.state_taps), self.n_outputs, self.n_shared]
+        states, outs, shared = _split(outputs[:sum(counts)], counts)
+        until = outputs[sum(counts)] if len(outputs) > sum(counts) else None
+        return ScanOutputs(states, outs, shared, until)
+
+    def state_rows(self, i):
+        """How many initial rows state i needs: -min(taps)."""
+        return -min(self.state_taps[i])
+
+    def sequence_window(self, i):
+        """(lo, hi) of sequence i's taps, both counting 0."""
+        taps = self.sequence_taps[i]
+        return min(min(taps), 0), max(max(taps), 0)
+
+    # -- type rule --------------------------------------------------------------
+    def make_node(self, *inputs):
+        outer = self.split_inputs(inputs)
+        body_in = self.split_body_inputs(self.body.inputs)
+        body_out = self.split_outputs(self.body.outputs)
+        if outer.n_steps.ndim != 0 or not is_int(outer.n_steps.dtype):
+            raise LoopcTypeError("scan: n_steps must be an integer scalar, got %s", outer.n_steps.type.describe())
+        for seq, tap_vars in zip(outer.sequences, body_in.sequences):
+            if seq.ndim < 1:
+                raise LoopcTypeError("scan: sequence %s must have ndim >= 1, got a scalar", seq)
+            _expect(tap_vars[0].type, step_type(seq.type), f"sequence {seq} step")
+        for init, tap_vars, new in zip(outer.states, body_in.states, body_out.states):
+            _expect(tap_vars[0].type, step_type(init.type), f"state {init}")
+            _expect(new.type, tap_vars[0].type, f"state {init} new value")
+        for sh, cur, new in zip(outer.shared, body_in.shared, body_out.shared):
+            _expect(cur.type, sh.type, f"shared {sh}")
+            _expect(new.type, sh.type, f"shared {sh} update")
+        for outer_v, inner_v in zip(outer.non_sequences, body_in.non_sequences):
+            _expect(inner_v.type, outer_v.type, f"non_sequence {outer_v}")
+        if body_out.until is not None and body_out.until.ndim != 0:
+            raise LoopcTypeError("scan: until's condition must be a scalar, got %s", body_out.until.type.describe())
+        types = ([stacked_type(v.type) for v in body_out.states]
+                 + [stacked_type(v.type) for v in body_out.outputs]
+                 + [v.type for v in outer.shared])
+        return Apply(self, inputs, types)
+
+    # -- NumPy reference --------------------------------------------------------
+    def perform(self, node, inputs):
+        from ..reference import evaluate
+        outer = self.split_inputs(inputs)
+        n = check_n_steps(int(outer.n_steps), self.label)
+        seqs = [self._sequence_rows(i, x, n) for i, x in enumerate(outer.sequences)]
+        buffers = [list(self._initial_rows(i, x)) for i, x in enumerate(outer.states)]
+        shared = list(outer.shared)
+        outputs = [[] for _ in range(self.n_outputs)]
+        for t in range(n):
+            args = [x[t + k - lo] for x, (lo, hi), taps in
+                    zip(seqs, map(self.sequence_window, range(len(seqs))), self.sequence_taps) for k in taps]
+            args += [buf[t + self.state_rows(i) + k] for i, buf in enumerate(buffers) for k in self.state_taps[i]]
+            args += shared + list(outer.non_sequences)
+            res = self.split_outputs(evaluate(self.body, args))
+            for buf, value in zip(buffers, res.states):
+                buf.append(value)
+            for out, value in zip(outputs, res.outputs):
+                out.append(value)
+            shared = list(res.shared)
+            if res.until is not None and bool(res.until):
+                break
+        node_out = self.split_outputs(node.outputs)
+        results = [_stack(buf[self.state_rows(i):], var) for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
+        results += [_stack(out, var) for out, var in zip(outputs, node_out.outputs)]
+        return results + shared
+
+    def _sequence_rows(self, i, x, n):
+        x = np.asarray(x)
+        if self.go_backwards:
+            x = x[::-1]
+        lo, hi = self.sequence_window(i)
+        check_sequence_length(self.label, i, len(x), n, hi - lo)
+        return x
+
+    def _initial_rows(self, i, x):
+        x = np.asarray(x)
+        check_initial_rows(self.label, i, len(x), self.state_rows(i))
+        return x[:self.state_rows(i)]
+
+
+def check_n_steps(n, label):
+    if n < 0:
+        raise ScanError("scan%s: n_steps must be >= 0, got %d", _label(label), n)
+    return n
+
+
+def check_sequence_length(label, i, length, n, extra):
+    if length < n + extra:
+        raise ScanError("scan%s: sequence %d has %d rows; %d steps with its taps need %d",
+                        _label(label), i, length, n, n + extra)
+
+
+def check_initial_rows(label, i, rows, need):
+    if rows < need:
+        raise ScanError("scan%s: state %d has taps reaching back %d steps, so its initial value needs "
+                        "at least %d rows, got %d", _label(label), i, need, need, rows)
+
+
+def _label(label):
+    return f" {label!r}" if label else ""
+
+
+def _stack(rows, var):
+    if rows:
+        return np.stack([np.asarray(r) for r in rows]).astype(var.dtype)
+    return np.zeros((0,) * var.ndim, dtype=var.dtype)
+
+
+def _split(items, counts):
+    items, out, start = list(items), [], 0
+    for n in counts:
+        out.append(items[start:start + n])
+        start += n
+    return out
+
+
+def _group(flat, taps):
+    groups, start = [], 0
+    for t in taps:
+        groups.append(flat[start:start + len(t)])
+        start += len(t)
+    return groups
+
+
+def _expect(got, want, what):
+    if got != want:
+        raise LoopcTypeError("scan: %s has type %s, expected %s", what, got, want)

@@ -1,0 +1,49 @@
+"""The pass pipeline: an ordered list of (name, run) where `run(graph) -> graph`.
+
+Each pass is a module with one entry point `run` and a docstring stating its
+invariant. `run_pipeline` keeps the graph after every stage for `f.dump(stage)`,
+verifies it when `config.verify` is set, and names the pass in any error.
+"""
+import os
+import sys
+
+from ..config import config
+from ..errors import LoopcError
+from ..ir.graph import verify
+from ..ir.printer import format_graph
+from . import canonicalize, cse, dce
+
+PIPELINE = [
+    ("canonicalize", canonicalize.run),
+    ("cse", cse.run),
+    ("dce", dce.run),
+]
+
+
+def run_pipeline(graph, enabled=True):
+    """[("input", graph), (pass name, graph after it), ...]."""
+    stages = [("input", graph)]
+    show = _stages_to_print()
+    _maybe_print("input", graph, show)
+    for name, run in (PIPELINE if enabled else []):
+        try:
+            graph = run(graph)
+            if config.verify:
+                verify(graph)
+        except LoopcError:
+            raise
+        except Exception as exc:
+            raise RuntimeError(f"loopc pass {name!r} failed: {exc}") from exc
+        stages.append((name, graph))
+        _maybe_print(name, graph, show)
+    return stages
+
+
+def _stages_to_print():
+    names = os.environ.get("LOOPC_PRINT_AFTER", "")
+    return {n.strip() for n in names.split(",") if n.strip()}
+
+
+def _maybe_print(name, graph, show):
+    if name in show or "all" in show:
+        print(f"// ---- after {name}\n{format_graph(graph)}", file=sys.stderr)

@@ -1,0 +1,2 @@
+"""Theano's `theano.scan_module` namespace."""
+from .frontend.scan import scan, until  # noqa: F401

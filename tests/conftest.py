@@ -1,0 +1,13 @@
+"""Fixtures shared by loopc's tests."""
+import pytest
+
+import loopc
+
+
+@pytest.fixture(params=["PY", "NUMBA"])
+def mode(request):
+    """Run a test once per backend: sets `loopc.config.mode`, restores it after."""
+    saved = loopc.config.mode
+    loopc.config.mode = request.param
+    yield request.param
+    loopc.config.mode = saved
