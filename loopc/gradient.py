@@ -38,7 +38,7 @@ from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, _test_value
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange,
                      Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce, Reshape, Shape, ShapeI,
                      Subtensor)
-from .ir.types import TensorType, is_discrete, is_float
+from .ir.types import TensorType, is_discrete
 
 __all__ = ["grad", "jacobian", "hessian", "verify_grad", "GRAD", "CONNECTED", "ZERO",
            "DisconnectedInputError", "GradientError"]
@@ -459,7 +459,7 @@ def backprop(seeds, wrt, consider_constant=()):
 
     for node in reversed(nodes):
         needed = [i for i in _connected(node) if node.inputs[i] in reach]
-        if not needed or not any(out in reach for out in node.outputs):
+        if not needed:  # no input depends on wrt
             continue
         out_grads = [total(out) for out in node.outputs]
         if all(g is None for g in out_grads):

@@ -529,8 +529,10 @@ def test_shape_path_adds_nothing():
     # sum(x) * len(x): d/dx = len(x); the shape path is not differentiated.
     check_grad(lambda x: ew("mul", ap(Reduce("sum", (0,)), x), ap(Elemwise("cast", "float64"), ap(ShapeI(0), x))),
                [uniform(-1, 1, (4,))])
-    length = lambda x: ap(Elemwise("cast", "float64"), ap(Subtensor(("i",)), ap(Shape(), x), const(0, "int64")))  # noqa: E731
-    check_grad(lambda x: ew("mul", x, ap(DimShuffle(("x",)), length(x))), [uniform(-1, 1, (4,))])
+    def times_length(x):
+        length = ap(Subtensor(("i",)), ap(Shape(), x), const(0, "int64"))
+        return ew("mul", x, ap(DimShuffle(("x",)), ap(Elemwise("cast", "float64"), length)))
+    check_grad(times_length, [uniform(-1, 1, (4,))])
 
 
 def test_arange_and_eye_are_disconnected():
@@ -653,6 +655,12 @@ def test_hessian_of_a_linear_cost_is_zero_not_an_error():
 def test_verify_grad_accepts_correct_gradients():
     verify_grad(lambda a, b: ew("tanh", ap(Dot(), a, b)), [uniform(-1, 1, (2, 3)), uniform(-1, 1, (3,))],
                 rng=np.random.RandomState(0), mode="PY")
+
+
+def test_verify_grad_scalar_output():
+    def fun(a, b):
+        return ap(Reduce("prod", (0,)), ew("mul", ew("sigmoid", a), b))
+    verify_grad(fun, [uniform(-1, 1, (3,)), uniform(0.5, 1, (3,))], rng=np.random.RandomState(0), mode="PY")
 
 
 def test_verify_grad_reports_input_index_and_values(monkeypatch):

@@ -455,6 +455,8 @@ def test_shape_and_shape_i():
     check([x], s1, [a], np.asarray(5, "int64"))
     check([x], x.shape[1:], [a], np.array([5], "int64"))
     check([x], x.shape[::-1], [a], np.array([5, 2], "int64"))
+    check([x], x.shape[2:], [a], np.zeros(0, "int64"))
+    assert x.shape[1:][0].owner.op == ops.ShapeI(1)
     with pytest.raises(LoopcIndexError, match="out of bounds"):
         x.shape[2]
     i = T.lscalar("i")
@@ -566,6 +568,12 @@ def test_stack(axis):
     a, b = data((2, 3)), data((2, 3))
     check([x, y], T.stack([x, y], axis=axis), [a, b], np.stack([a, b], axis=axis))
     check([x, y], T.stack([x, y], axis), [a, b], np.stack([a, b], axis=axis))
+
+
+def test_set_subtensor_of_a_stacked_vector():
+    s, t = T.scalar("s"), T.scalar("t")
+    v = T.stack([s, t])
+    check([s, t], T.set_subtensor(v[0], 5.0), [np.float64(1), np.float64(2)], np.array([5.0, 2.0]))
 
 
 def test_stack_scalars():

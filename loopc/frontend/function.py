@@ -242,6 +242,7 @@ class Function:
         rngs = [v for v in shared_values if isinstance(v, np.random.RandomState)]
         slots = iter(range(len(rngs)))
         args = values + [next(slots) if isinstance(v, np.random.RandomState) else v for v in shared_values]
+        args = [a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in args]  # 0-d: a scalar
         runtime.RNG_SLOTS[:] = rngs
         try:
             results = self.kernels[mode](*args)

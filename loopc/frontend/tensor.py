@@ -590,7 +590,7 @@ def reshape(x, newshape, ndim=None):
             if ndim is None:
                 raise LoopcValueError("reshape of %s: the length of the shape vector %s is not known; "
                                       "pass ndim", x, newshape)
-            return Reshape(ndim)(x, cast(newshape, "int64") if not is_int(newshape.dtype) else newshape)
+            return Reshape(ndim)(x, newshape)
         newshape = entries
     entries = _shape_entries(newshape, f"reshape of {x}: the new shape")
     if ndim is not None and ndim != len(entries):
@@ -959,12 +959,14 @@ def _check_static_index(x, axis, index):
 
 
 def _index_known_vector(x, index):
-    """`x.shape[i]` as `ShapeI(i)` (and `x.shape[a:b]` as a vector of them); an int into
-    a MakeVector as the scalar it holds. None when the shortcut does not apply."""
-    op = x.owner.op if x.owner else None
-    if not isinstance(op, (Shape, MakeVector)):
+    """`x.shape[i]` as `ShapeI(i)`, and `x.shape[a:b]` as a MakeVector of them (indexing
+    that again gives the ShapeI back). None when the shortcut does not apply."""
+    entries = _vector_entries(x) if x.owner else None
+    if entries is None or isinstance(x, Constant):
         return None
-    entries = _vector_entries(x)
+    if isinstance(x.owner.op, MakeVector) and not builtins.all(
+            v.owner and isinstance(v.owner.op, ShapeI) for v in entries):
+        return None  # a user's vector: keep the Subtensor, so set_subtensor(v[0], ...) works
     i = _static_int(index)
     if i is not None:
         if not -len(entries) <= i < len(entries):
@@ -976,6 +978,8 @@ def _index_known_vector(x, index):
         if bounds[2] == 0:
             raise LoopcValueError("indexing %s: slice step cannot be zero", x)
         picked = entries[slice(*bounds)]
+        if not picked:
+            return constant(np.zeros(0, x.dtype))
         return MakeVector(x.dtype)(*[cast(e, x.dtype) for e in picked])
     return None
 

@@ -1,2 +1,2 @@
 """Theano's `theano.tensor.shared_randomstreams`."""
-from ...frontend.random import RandomStreams  # noqa: F401
+from ..frontend.random import RandomStreams  # noqa: F401
