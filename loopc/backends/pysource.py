@@ -118,6 +118,17 @@ def literal(value, dtype):
     return f"np.{dtype}({value!r})"
 
 
+def label(var):
+    """How error messages in generated code name a value: its name, or what made it."""
+    if var.name:
+        text = var.name
+    elif var.owner is not None:
+        text = f"the result of {var.owner.op.name}"
+    else:
+        text = f"an unnamed {var.type.describe()}"
+    return repr(text)
+
+
 def np_dtype(dtype):
     return "np.bool_" if dtype == "bool" else f"np.{dtype}"
 
@@ -201,7 +212,7 @@ def loop_extents(r, node, args):
         for var, a in owners[1:]:
             with r.block(f"if {a}.shape[{axis}] != {first}.shape[{axis}]:"):
                 r.raise_("ShapeError", f"{node.op.name}: %s has length %d on axis {axis} but %s has %d",
-                         repr(str(var)), f"{a}.shape[{axis}]", repr(str(first_var)), f"{first}.shape[{axis}]")
+                         label(var), f"{a}.shape[{axis}]", label(first_var), f"{first}.shape[{axis}]")
     return extents
 
 
@@ -287,7 +298,7 @@ def render_reduce(r, node, args, outs):
     if kind in ("max", "min"):
         empty = " or ".join(f"{x}.shape[{a}] == 0" for a in axes) or "False"
         with r.block(f"if {empty}:"):
-            r.raise_("LoopcValueError", f"{kind} of %s: a reduced axis has length 0 (no identity)", repr(str(var)))
+            r.raise_("LoopcValueError", f"{kind} of %s: a reduced axis has length 0 (no identity)", label(var))
     extents = [f"{x}.shape[{a}]" for a in range(var.ndim)]
     kept = [a for a in range(var.ndim) if a not in axes]
     if not kept:
@@ -323,7 +334,7 @@ def render_argreduce(r, node, args, outs):
         axis = node.op.axes[0]
         kept = [a for a in range(var.ndim) if a != axis]
     with r.block(f"if {x}.shape[{axis}] == 0:"):
-        r.raise_("LoopcValueError", f"{node.op.kind} of %s: the reduced axis has length 0", repr(str(var)))
+        r.raise_("LoopcValueError", f"{node.op.kind} of %s: the reduced axis has length 0", label(var))
     if kept:
         r.emit(f"{out} = np.empty(({', '.join(f'{x}.shape[{a}]' for a in kept)},), np.int64)")
     idx = loop_nest(r, [f"{x}.shape[{a}]" for a in kept])
@@ -355,7 +366,7 @@ def render_dot(r, node, args, outs):
         inner_b = f"{b}.shape[0]" if vb.ndim == 2 else f"{b}.shape[0]"
         with r.block(f"if {a}.shape[{va.ndim - 1}] != {inner_b}:"):
             r.raise_("ShapeError", "dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ",
-                     repr(str(va)), f"{a}.shape", repr(str(vb)), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
+                     label(va), f"{a}.shape", label(vb), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
     if va.ndim == 0 or vb.ndim == 0:
         expr = f"({a} * {b})"
         r.emit(f"{out} = {scalar_of(expr, dtype)}" if node.outputs[0].ndim == 0
@@ -438,7 +449,7 @@ def render_reshape(r, node, args, outs):
     no_wildcard = " and ".join(f"{d} != -1" for d in dims)
     size_of = f"{x}.size" if node.inputs[0].ndim else "1"
     with r.block(f"if {no_wildcard} and {size} != {size_of}:"):
-        r.raise_("ShapeError", "reshape: cannot reshape %s of size %d to %s", repr(str(node.inputs[0])),
+        r.raise_("ShapeError", "reshape: cannot reshape %s of size %d to %s", label(node.inputs[0]),
                  size_of, f"({', '.join(dims)},)")
     src = f"np.ascontiguousarray({x})" if node.inputs[0].ndim else f"np.full(1, {x})"
     r.emit(f"{out} = {src}.reshape(({', '.join(dims)},))")
@@ -455,7 +466,7 @@ def render_concatenate(r, node, args, outs):
                 continue
             with r.block(f"if {a}.shape[{d}] != {args[0]}.shape[{d}]:"):
                 r.raise_("ShapeError", f"concatenate: %s has length %d on axis {d}, %s has %d",
-                         repr(str(v)), f"{a}.shape[{d}]", repr(str(node.inputs[0])), f"{args[0]}.shape[{d}]")
+                         label(v), f"{a}.shape[{d}]", label(node.inputs[0]), f"{args[0]}.shape[{d}]")
     r.emit(f"{outs[0]} = np.concatenate(({', '.join(parts)},), axis={axis})")
 
 
@@ -471,7 +482,7 @@ def index_expr(r, node, x, var, idx_list, values, value_vars):
             n = f"{x}.shape[{axis}]"
             with r.block(f"if {i} < -{n} or {i} >= {n}:"):
                 r.raise_("LoopcIndexError", f"index %d is out of bounds for axis {axis} of %s with length %d",
-                         str(i), repr(str(var)), n)
+                         str(i), label(var), n)
             parts.append(str(i))
         else:
             pieces = []
@@ -507,7 +518,7 @@ def _check_take(r, x, idx, var):
     with r.block(f"for {k} in range({idx}.shape[0]):"):
         with r.block(f"if {idx}[{k}] < -{x}.shape[0] or {idx}[{k}] >= {x}.shape[0]:"):
             r.raise_("LoopcIndexError", "index %d is out of bounds for axis 0 of %s with length %d",
-                     f"{idx}[{k}]", repr(str(var)), f"{x}.shape[0]")
+                     f"{idx}[{k}]", label(var), f"{x}.shape[0]")
 
 
 @rule("take")
@@ -656,7 +667,7 @@ class ScanRenderer:
         need = f"{n} + {hi - lo}" if hi - lo else n
         with r.block(f"if {x}.shape[0] < {need}:"):
             r.raise_("ScanError", f"scan{self.label}: sequence {i} (%s) has %d rows; %d steps with its taps need %d",
-                     repr(str(self.outer_vars.sequences[i])), f"{x}.shape[0]", n, need)
+                     label(self.outer_vars.sequences[i]), f"{x}.shape[0]", n, need)
         return x
 
     def state_buffer(self, i, init, n):

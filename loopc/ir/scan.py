@@ -77,6 +77,11 @@ class Scan(Op):
     label: str = None
     name = "scan"
 
+    # Identity equality: `eq=False` alone would inherit Op's field-wise __eq__ and
+    # __hash__, which see none of Scan's fields and make every two scans equal.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     # -- roles ----------------------------------------------------------------
     def split_inputs(self, inputs):
         counts = [1, len(self.sequence_taps), len(self.state_taps), self.n_shared, self.n_non_sequences]
