@@ -147,6 +147,8 @@ def _output_info(o, i):
 
 def _placeholder(type, outer, tap, test_value):
     base = outer.name
+    if base is None and outer.owner is not None and isinstance(outer.owner.op, DimShuffle):
+        base = outer.owner.inputs[0].name  # a one-step initial value given its leading axis
     if base and tap:
         base = f"{base}_tm{-tap}" if tap < 0 else f"{base}_tp{tap}"
     var = Variable(type, name=base)

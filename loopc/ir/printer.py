@@ -55,8 +55,8 @@ def constant_text(var):
 
 def _params(op):
     params = {k: v for k, v in op.params().items() if k not in ("body",) and v is not None}
-    if "scalar" in params:
-        params.pop("scalar")
+    for implied in ("scalar", "kind", "idx_list", "set_instead_of_inc"):
+        params.pop(implied, None)  # already said by the op's name or its subscript
     if not params:
         return ""
     return " {" + ", ".join(f"{k}={_param(v)}" for k, v in sorted(params.items())) + "}"
@@ -88,8 +88,32 @@ def _format_nodes(graph, namer, lines, indent):
         if node.op.name == "scan":
             _format_scan(node, namer, lines, indent, outs, types)
             continue
-        args = ", ".join(namer(v) for v in node.inputs)
+        args = _operands(node, namer)
         lines.append(f"{indent}{outs} = {node.op.name} {args}{_params(node.op)} : {types}")
+
+
+def _operands(node, namer):
+    """Operands; indexing ops print their index list as a subscript: `%x[1:, ::-1]`."""
+    idx_list = getattr(node.op, "idx_list", None)
+    if idx_list is None:
+        return ", ".join(namer(v) for v in node.inputs)
+    n_lead = 2 if node.op.name in ("inc_subtensor", "set_subtensor") else 1
+    lead = [namer(v) for v in node.inputs[:n_lead]]
+    values = iter(_bare(namer(v)) for v in node.inputs[n_lead:])
+    parts = []
+    for item in idx_list:
+        if item == "i":
+            parts.append(next(values))
+            continue
+        pieces = [next(values) if present else "" for present in item[1:]]
+        parts.append(":".join(pieces[:2]) if not item[3] else ":".join(pieces))
+    lead[0] += "[" + ", ".join(parts) + "]"
+    return ", ".join(lead)
+
+
+def _bare(text):
+    """An i64 constant prints as a plain number inside a subscript."""
+    return text[:-4] if text.endswith(":i64") else text
 
 
 def _format_scan(node, namer, lines, indent, outs, types):
