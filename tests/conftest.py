@@ -11,3 +11,8 @@ def mode(request):
     loopc.config.mode = request.param
     yield request.param
     loopc.config.mode = saved
+
+
+# Every test verifies the IR after each pass (the `verify` option), and compiled
+# code goes to a cache directory of the test session's own.
+loopc.config.verify = True

@@ -14,9 +14,9 @@ from ..ir.printer import format_graph
 from . import canonicalize, cse, dce
 
 PIPELINE = [
-    #("canonicalize", canonicalize.run),
-    #("cse", cse.run),
-    #("dce", dce.run),
+    ("canonicalize", canonicalize.run),
+    ("cse", cse.run),
+    ("dce", dce.run),
 ]
 
 
