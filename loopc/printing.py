@@ -43,12 +43,12 @@ def _tree(var, indent, lines, seen, print_type):
     if node is None:
         lines.append(f"{indent}{label}")
         return
+    first = node not in seen  # a node met again prints its id only, as in Theano
     ident = seen.setdefault(node, f"[id {_letters(len(seen))}]")
     out = f" {var.index}" if len(node.outputs) > 1 else ""
     lines.append(f"{indent}{node.op.name}{out} {ident}{' ' + repr(var.name) if var.name else ''}"
                  f"{' ' + str(var.type) if print_type else ''}")
-    if ident != seen.get(("expanded", node)):
-        seen[("expanded", node)] = ident
+    if first:
         for child in node.inputs:
             _tree(child, indent + " |", lines, seen, print_type)
 

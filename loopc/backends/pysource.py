@@ -42,6 +42,7 @@ class Renderer:
         self.names = {}
         self.used = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "print_value", "t"}
         self.constants = []  # (name, array) of non-scalar constants, emitted as globals
+        self.consumed = set()  # values some node or graph output reads (the others are dead)
 
     # -- names ------------------------------------------------------------------
     def name(self, var):
@@ -83,7 +84,9 @@ class Renderer:
         self.emit(f"raise {cls}({fmt!r}{extra})")
 
     # -- graphs -----------------------------------------------------------------
-    def render_nodes(self, nodes):
+    def render_nodes(self, nodes, outputs=()):
+        self.consumed.update(v for node in nodes for v in node.inputs)
+        self.consumed.update(outputs)
         for node in nodes:
             rule = RENDER.get(node.op.name) or RENDER.get(type(node.op).__name__)
             if rule is None:
@@ -137,7 +140,7 @@ def render_function(graph, name="fn"):
     """(source, function name) for `graph`; rng inputs and outputs are slot numbers."""
     r = Renderer()
     params = [r.name(v) for v in graph.inputs]
-    r.render_nodes(graph.nodes)
+    r.render_nodes(graph.nodes, graph.outputs)
     results = [r.name(v) for v in graph.outputs]
     body = r.lines
     ret = "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
@@ -600,6 +603,13 @@ def render_random(r, node, args, outs):
     rng, size, *params = args
     new_rng, sample = outs
     op = node.op
+    if node.outputs[1] not in r.consumed:
+        # only the advanced state is used (a draw kept for its effect on the stream): Numba
+        # rejects an objmode annotation on a value that is dead after the block
+        with r.block("with objmode():"):
+            r.emit(f"draw_random({rng}, {op.dist!r}, {op.dtype!r}, {size}, ({''.join(p + ', ' for p in params)}))")
+        r.emit(f"{new_rng} = {rng}")
+        return
     with r.block(f"with objmode({sample}={numba_type(node.outputs[1])!r}):"):
         r.emit(f"{sample} = draw_random({rng}, {op.dist!r}, {op.dtype!r}, {size}, ({''.join(p + ', ' for p in params)}))")
     r.emit(f"{new_rng} = {rng}")
@@ -643,7 +653,7 @@ class ScanRenderer:
             self.bind_taps(t, seqs, bufs)
             for var, name in zip(self.body_in.shared, shared):
                 r.bind(var, name)
-            r.render_nodes(self.op.body.nodes)
+            r.render_nodes(self.op.body.nodes, self.op.body.outputs)
             self.store(t, n, bufs, outputs, shared)
             if self.body_out.until is not None:
                 with r.block(f"if {r.name(self.body_out.until)}:"):

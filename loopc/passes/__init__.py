@@ -41,6 +41,8 @@ def run_pipeline(graph, enabled=True):
 
 def _stages_to_print():
     names = os.environ.get("LOOPC_PRINT_AFTER", "")
+    if config.print_stages:  # LOOPC_FLAGS=print_stages=1 is LOOPC_PRINT_AFTER=all
+        names += ",all"
     return {n.strip() for n in names.split(",") if n.strip()}
 
 

@@ -5,7 +5,8 @@ computes (NumPy `perform`, result type kept exactly; results over
 `MAX_FOLD_SIZE` elements stay unfolded so generated source stays small), and
 rewrites `x * 1`, `x / 1`, `x + 0`, `x - 0` (the constant all-broadcastable, the
 result type exactly x's), a cast to x's own dtype, an identity dimshuffle, a
-dimshuffle of a dimshuffle, `shape(x)[i]` and `shape_i(alloc(v, ..., n, ...))`.
+dimshuffle of a dimshuffle, an index-free subtensor, `shape(x)[i]` and
+`shape_i(alloc(v, ..., n, ...))`.
 A scan's constant non-sequences move into its body (which is then
 canonicalized like any graph), so they fold there.
 Requires: nothing (runs first).
@@ -14,7 +15,7 @@ ops, `print` and scans are never folded. (`x + 0` turns a -0.0 into 0.0.)
 
     %0 = dimshuffle 1.0:f64 {order=[x]} : f64[1]      |
     %1 = mul %x, %0 : f64[?]                           |  (gone)
-    %2 = dimshuffle %x {order=[0]} : f64[?]            |
+    %2 = dimshuffle %1 {order=[0]} : f64[?]            |
     return %2                                          |  return %x
 """
 import dataclasses
@@ -55,7 +56,7 @@ def inline_constant_non_sequences(node, cache):
     constant = [isinstance(v, Constant) for v in outer.non_sequences]
     if not any(constant):
         return node
-    key = (id(op), tuple(id(v) for v, c in zip(outer.non_sequences, constant) if c))
+    key = (id(op), tuple((i, id(v)) for i, (v, c) in enumerate(zip(outer.non_sequences, constant)) if c))
     if key not in cache:
         replace = {inner: v for inner, v, c in zip(body_in, outer.non_sequences, constant) if c}
         body = Graph([v for v in op.body.inputs if v not in replace], clone_replace(op.body.outputs, replace))
@@ -99,11 +100,11 @@ def fold_constants(node):
     """Constants for the outputs of a pure node whose inputs are all constants, or None."""
     if isinstance(node.op, IMPURE) or not all(isinstance(v, Constant) for v in node.inputs):
         return None
-    if _estimated_size(node) > MAX_FOLD_SIZE:
-        return None
     try:
+        if _estimated_size(node) > MAX_FOLD_SIZE:
+            return None
         values = node.op.perform(node, [v.data for v in node.inputs])
-    except Exception:  # noqa: BLE001 -- an error folding is left for run time to report
+    except Exception:  # noqa: BLE001 -- an error while folding is left for run time to report
         return None
     if any(np.size(value) > MAX_FOLD_SIZE for value in values):
         return None
@@ -176,6 +177,11 @@ def merge_dimshuffles(node):
     return DimShuffle(order).make_node(x).out
 
 
+def empty_subtensor(node):
+    """subtensor(x) with no index at all -> x."""
+    return node.inputs[0] if node.op.idx_list == () else None
+
+
 def shape_subtensor(node):
     """subtensor(shape(x), i) with a constant i -> shape_i(x)."""
     shape, *indices = node.inputs
@@ -203,6 +209,6 @@ def shape_of_alloc(node):
 RULES = {
     Elemwise: [neutral_operand, cast_to_same_dtype],
     DimShuffle: [identity_dimshuffle, merge_dimshuffles],
-    Subtensor: [shape_subtensor],
+    Subtensor: [empty_subtensor, shape_subtensor],
     ShapeI: [shape_of_alloc],
 }

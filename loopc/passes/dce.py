@@ -15,11 +15,15 @@ Requires: nothing.
 Guarantees: same inputs, same output types and values (shared updates that are
 graph outputs are read, so they are kept); `verify` holds.
 
-    %a, %b = scan n_steps=%n states=[%x0 taps=[-1]] non_seqs=[%w] {outputs=1} { ... }
-    return %a
+    %0, %1 = scan n_steps=%n states=[%h0 taps=[-1]] non_seqs=[%c] {outputs=1} {
+    ^(%h: f64[?], %c_1: f64[?]):  %2 = tanh %h;  %3 = mul %h, %c_1;  yield %2, %3
+    } : f64[?,?], f64[?,?]
+    return %0
   becomes
-    %a = scan n_steps=%n states=[%x0 taps=[-1]] { ... }
-    return %a
+    %0 = scan n_steps=%n states=[%h0 taps=[-1]] {
+    ^(%h: f64[?]):  %2 = tanh %h;  yield %2
+    } : f64[?,?]
+    return %0
 """
 import dataclasses
 

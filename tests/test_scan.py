@@ -1,0 +1,520 @@
+"""scan semantics, rule by rule (SPEC section 1, "scan semantics").
+
+Every test runs in PY and NUMBA (the `mode` fixture) and compares loopc's
+result with a plain NumPy loop written out in the test.
+"""
+import numpy as np
+import pytest
+
+import loopc as theano
+import loopc.tensor as T
+from loopc.errors import LoopcError
+from loopc.tensor.shared_randomstreams import RandomStreams
+
+RTOL = 1e-12
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    saved = theano.config.floatX
+    theano.config.floatX = "float64"
+    yield
+    theano.config.floatX = saved
+
+
+def close(got, want, rtol=RTOL, atol=1e-13):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+def arange(*shape, dtype="float64"):
+    return (np.arange(int(np.prod(shape))).reshape(shape) * 0.5 + 1).astype(dtype)
+
+
+# -- sequences and their taps ----------------------------------------------------------
+
+def test_sequence_taps_negative_and_positive(mode):
+    X = T.vector("X")
+    out, _ = theano.scan(lambda a, b: a * 10 + b, sequences=dict(input=X, taps=[-3, 2]))
+    f = theano.function([X], out)
+    x = arange(10)
+    want = np.array([x[t] * 10 + x[t + 5] for t in range(len(x) - 5)])
+    close(f(x), want)
+    # exactly hi - lo rows: one step; fewer: zero steps are allowed by the taps alone
+    close(f(x[:6]), want[:1])
+
+
+def test_sequence_taps_order_and_int_tap(mode):
+    X, Y = T.vector("X"), T.matrix("Y")
+    # taps in the order given (2 before -1), an int tap, a plain sequence: shortest decides
+    out, _ = theano.scan(lambda a, b, c, y: a - 2 * b + c * y.sum(),
+                         sequences=[dict(input=X, taps=[2, -1]), dict(input=X, taps=1), Y])
+    f = theano.function([X, Y], out)
+    x, y = arange(8), arange(7, 2)
+    for n_rows in (7, 4):
+        yy = y[:n_rows]
+        n = min(len(x) - 3, len(x) - 1, len(yy))
+        want = np.array([x[t + 3] - 2 * x[t] + x[t + 1] * yy[t].sum() for t in range(n)])
+        close(f(x, yy), want)
+
+
+# -- states ---------------------------------------------------------------------
+
+def test_state_taps(mode):
+    x0, y0 = T.vector("x0"), T.vector("y0")
+    X = T.vector("X")
+    (xs, ys), _ = theano.scan(
+        lambda s, x2, x1, y1, y3: [x2 + 2 * x1 + s, y3 - 0.5 * y1 + s],
+        sequences=X,
+        outputs_info=[dict(initial=x0, taps=[-2, -1]), dict(initial=y0, taps=[-1, -3])])
+    f = theano.function([X, x0, y0], [xs, ys])
+    seq, a0, b0 = arange(6), np.array([1.0, 2.0]), np.array([3.0, -1.0, 4.0])
+    xb, yb = list(a0), list(b0)
+    for s in seq:
+        xb.append(xb[-2] + 2 * xb[-1] + s)
+        yb.append(yb[-3] - 0.5 * yb[-1] + s)
+    got_x, got_y = f(seq, a0, b0)
+    close(got_x, np.array(xb[2:]))
+    close(got_y, np.array(yb[3:]))
+
+
+def test_initial_with_more_rows_than_needed(mode):
+    init = T.vector("init")
+    sym, _ = theano.scan(lambda a, b: a + b, outputs_info=dict(initial=init, taps=[-2, -1]), n_steps=4)
+    const, _ = theano.scan(lambda a, b: a + b, n_steps=4,
+                           outputs_info=dict(initial=T.constant(np.array([1.0, 10.0, 100.0])), taps=[-2, -1]))
+    f = theano.function([init], [sym, const])
+    want = np.array([11.0, 21.0, 32.0, 53.0])  # from 1 and 10; 100 never used
+    got_sym, got_const = f(np.array([1.0, 10.0, 100.0]))
+    close(got_sym, want)
+    close(got_const, want)
+
+
+def test_state_matrix_taps_rows(mode):
+    """A state of vectors with taps [-2, -1]: initial is a matrix of rows."""
+    init = T.matrix("init")
+    out, _ = theano.scan(lambda a, b: a * 0.5 + b, outputs_info=dict(initial=init, taps=[-2, -1]), n_steps=3)
+    f = theano.function([init], out)
+    rows = [np.array([1.0, 2.0]), np.array([3.0, 5.0])]
+    for _ in range(3):
+        rows.append(rows[-2] * 0.5 + rows[-1])
+    close(f(np.array(rows[:2] + [np.array([9.0, 9.0])])), np.array(rows[2:]))
+
+
+def test_none_outputs_mixed_with_states(mode):
+    X, h0 = T.vector("X"), T.scalar("h0")
+
+    def step(x, h):
+        return x * 2, h + x, h * x
+
+    (a, h, c), _ = theano.scan(step, sequences=X, outputs_info=[None, h0, dict()])
+    f = theano.function([X, h0], [a, h, c])
+    x = arange(5)
+    hs, cs, cur = [], [], 1.5
+    for v in x:
+        cs.append(cur * v)
+        cur = cur + v
+        hs.append(cur)
+    got = f(x, 1.5)
+    close(got[0], x * 2)
+    close(got[1], np.array(hs))
+    close(got[2], np.array(cs))
+
+
+def test_multiple_states(mode):
+    a0, b0, m0 = T.scalar("a0"), T.scalar("b0"), T.vector("m0")
+    (a, b, m), _ = theano.scan(lambda a, b, m: [b, a + b, m * a + b], outputs_info=[a0, b0, m0], n_steps=6)
+    f = theano.function([a0, b0, m0], [a, b, m])
+    va, vb, vm = 0.0, 1.0, np.array([1.0, -1.0])
+    want_a, want_b, want_m = [], [], []
+    for _ in range(6):
+        va, vb, vm = vb, va + vb, vm * va + vb
+        want_a.append(va), want_b.append(vb), want_m.append(vm)
+    got = f(0.0, 1.0, np.array([1.0, -1.0]))
+    close(got[0], np.array(want_a))
+    close(got[1], np.array(want_b))
+    close(got[2], np.array(want_m))
+
+
+def test_scalar_state(mode):
+    X, s0 = T.vector("X"), T.scalar("s0")
+    out, _ = theano.scan(lambda x, s: s * 0.5 + x, sequences=X, outputs_info=s0)
+    f = theano.function([X, s0], out)
+    x, s, want = arange(5), 2.0, []
+    for v in x:
+        s = s * 0.5 + v
+        want.append(s)
+    close(f(x, 2.0), np.array(want))
+
+
+def test_int_state(mode):
+    X, s0 = T.ivector("X"), T.iscalar("s0")
+    out, _ = theano.scan(lambda x, s: (s * 3 + x) % 1000, sequences=X, outputs_info=s0)
+    f = theano.function([X, s0], out)
+    x = np.arange(1, 8, dtype="int32")
+    s, want = np.int32(7), []
+    for v in x:
+        s = (s * np.int32(3) + v) % np.int32(1000)
+        want.append(s)
+    close(f(x, np.int32(7)), np.array(want, dtype="int32"))
+
+
+def test_float32_state(mode):
+    X, h0 = T.fmatrix("X"), T.fvector("h0")
+    out, _ = theano.scan(lambda x, h: T.tanh(h * 0.5 + x), sequences=X, outputs_info=h0)
+    f = theano.function([X, h0], out)
+    x, h = (arange(4, 3, dtype="float32") * 0.1).astype("float32"), np.array([0.1, -0.2, 0.3], "float32")
+    want = []
+    for row in x:
+        h = np.tanh(h * np.float32(0.5) + row)
+        want.append(h)
+    close(f(x, np.array([0.1, -0.2, 0.3], "float32")), np.array(want, "float32"), rtol=1e-5, atol=1e-6)
+
+
+def test_last_step_is_the_only_output(mode):
+    A, k = T.vector("A"), T.iscalar("k")
+    result, _ = theano.scan(lambda prior, A: prior * A, outputs_info=T.ones_like(A), non_sequences=A, n_steps=k)
+    f = theano.function([A, k], result[-1])
+    a = np.array([1.5, -2.0, 0.5])
+    for steps in (1, 7):
+        close(f(a, steps), a ** steps)
+
+
+# -- non-sequences and captures -----------------------------------------------------------
+
+def test_explicit_non_sequences(mode):
+    X, h0, W, c = T.matrix("X"), T.vector("h0"), T.matrix("W"), T.scalar("c")
+    out, _ = theano.scan(lambda x, h, W, c: T.dot(h, W) * c + x, sequences=X, outputs_info=h0,
+                         non_sequences=[W, c])
+    f = theano.function([X, h0, W, c], out)
+    x, h, w = arange(4, 2) * 0.1, np.array([1.0, -1.0]), np.array([[0.5, 0.1], [0.2, 0.3]])
+    want = []
+    for row in x:
+        h = h.dot(w) * 0.9 + row
+        want.append(h)
+    close(f(x, np.array([1.0, -1.0]), w, 0.9), np.array(want))
+
+
+def test_implicit_captures(mode):
+    X, W, b = T.matrix("X"), T.matrix("W"), T.vector("b")
+    Wt = W.T * 2 + b.sum()  # a computed outer expression, used inside fn without being passed
+    out, _ = theano.scan(lambda x: T.dot(x, Wt) + b, sequences=X)
+    f = theano.function([X, W, b], out)
+    x, w, bb = arange(3, 2), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5])
+    wt = w.T * 2 + bb.sum()
+    close(f(x, w, bb), np.array([row.dot(wt) + bb for row in x]))
+
+
+def test_strict_rejects_implicit_shared():
+    W = theano.shared(np.eye(2), name="W_strict")
+    X = T.matrix("X")
+    with pytest.raises(LoopcError, match="W_strict"):
+        theano.scan(lambda x: T.dot(x, W), sequences=X, strict=True)
+    # passed explicitly, strict=True is fine
+    theano.scan(lambda x, w: T.dot(x, w), sequences=X, non_sequences=W, strict=True)
+
+
+def test_strict_passed_shared(mode):
+    W = theano.shared(np.array([[1.0, 2.0], [3.0, 4.0]]), name="W")
+    X = T.matrix("X")
+    out, _ = theano.scan(lambda x, w: T.dot(x, w), sequences=X, non_sequences=W, strict=True)
+    f = theano.function([X], out)
+    x = arange(3, 2)
+    close(f(x), x.dot(W.get_value()))
+
+
+# -- n_steps ----------------------------------------------------------------------
+
+def test_n_steps_int(mode):
+    x0 = T.vector("x0")
+    out, _ = theano.scan(lambda x: x * 2 + 1, outputs_info=x0, n_steps=4)
+    f = theano.function([x0], out)
+    x, want = np.array([1.0, 0.0]), []
+    for _ in range(4):
+        x = x * 2 + 1
+        want.append(x)
+    close(f(np.array([1.0, 0.0])), np.array(want))
+
+
+def test_n_steps_symbolic_and_zero(mode):
+    x0, s0, n, X = T.vector("x0"), T.scalar("s0"), T.iscalar("n"), T.vector("X")
+
+    def step(x, state, s):
+        return state * 2 + x, s + x, state.sum() + x
+
+    (states, scalars, plain), _ = theano.scan(step, sequences=X, outputs_info=[x0, s0, None], n_steps=n)
+    f = theano.function([X, x0, s0, n], [states, scalars, plain])
+    xs, v0 = arange(6), np.array([1.0, 0.0, -1.0])
+    for steps in (0, 1, 3, 6):
+        got = f(xs, v0, 0.5, steps)
+        state, s, want_states, want_s, want_plain = v0, 0.5, [], [], []
+        for t in range(steps):
+            want_plain.append(state.sum() + xs[t])
+            state, s = state * 2 + xs[t], s + xs[t]
+            want_states.append(state)
+            want_s.append(s)
+        close(got[0], np.array(want_states).reshape(steps, 3))  # (0, 3) when no steps
+        close(got[1], np.array(want_s).reshape(steps))
+        assert got[2].ndim == 1 and len(got[2]) == steps
+        close(got[2], np.array(want_plain).reshape(steps))
+
+
+def test_n_steps_zero_int(mode):
+    m0 = T.matrix("m0")
+    out, _ = theano.scan(lambda m: m + 1, outputs_info=m0, n_steps=0)
+    f = theano.function([m0], out)
+    got = f(np.ones((2, 3)))
+    assert got.shape == (0, 2, 3) and got.dtype == np.float64
+
+
+def test_n_steps_cuts_sequence(mode):
+    X = T.vector("X")
+    out, _ = theano.scan(lambda a, b: a + 10 * b, sequences=dict(input=X, taps=[0, 1]), n_steps=3)
+    f = theano.function([X], out)
+    x = arange(8)
+    close(f(x), np.array([x[t] + 10 * x[t + 1] for t in range(3)]))
+
+
+# -- go_backwards -----------------------------------------------------------------
+
+def test_go_backwards(mode):
+    X, h0 = T.vector("X"), T.scalar("h0")
+    out, _ = theano.scan(lambda x, h: h * 2 + x, sequences=X, outputs_info=h0, go_backwards=True)
+    f = theano.function([X, h0], out)
+    x, h, want = arange(5), 1.0, []
+    for v in x[::-1]:
+        h = h * 2 + v
+        want.append(h)
+    close(f(x, 1.0), np.array(want))  # out[0] comes from the last element
+
+
+def test_go_backwards_with_taps(mode):
+    X = T.vector("X")
+    out, _ = theano.scan(lambda a, b, c: a + 10 * b + 100 * c, sequences=dict(input=X, taps=[-1, 0, 2]),
+                         go_backwards=True)
+    f = theano.function([X], out)
+    x = arange(7)
+    r = x[::-1]
+    close(f(x), np.array([r[t] + 10 * r[t + 1] + 100 * r[t + 3] for t in range(len(x) - 3)]))
+
+
+def test_go_backwards_n_steps(mode):
+    X, h0 = T.vector("X"), T.scalar("h0")
+    out, _ = theano.scan(lambda a, b, h: h + a * b, sequences=dict(input=X, taps=[0, 1]), outputs_info=h0,
+                         n_steps=3, go_backwards=True)
+    f = theano.function([X, h0], out)
+    x, h, want = arange(7), 0.5, []
+    r = x[::-1]
+    for t in range(3):
+        h = h + r[t] * r[t + 1]
+        want.append(h)
+    close(f(x, 0.5), np.array(want))
+
+
+# -- until --------------------------------------------------------------------------
+
+def test_until(mode):
+    x0, limit = T.scalar("x0"), T.scalar("limit")
+
+    def step(x):
+        new = x * 2
+        return [new, new + 0.5], theano.until(new > limit)
+
+    (xs, ys), _ = theano.scan(step, outputs_info=[x0, None], n_steps=50)
+    f = theano.function([x0, limit], [xs, ys])
+    for limit_value in (100.0, 1e30):
+        x, want = 1.0, []
+        for _ in range(50):
+            x = x * 2
+            want.append(x)
+            if x > limit_value:
+                break  # the step where the condition holds is kept
+        got = f(1.0, limit_value)
+        close(got[0], np.array(want))
+        close(got[1], np.array(want) + 0.5)
+
+
+def test_until_with_sequence(mode):
+    X = T.vector("X")
+    out, _ = theano.scan(lambda x, s: (s + x, theano.until(T.eq(x, 0))), sequences=X, outputs_info=T.constant(0.0))
+    f = theano.function([X], out)
+    x = np.array([1.0, 2.0, 0.0, 4.0, 5.0])
+    close(f(x), np.array([1.0, 3.0, 3.0]))
+    close(f(x[3:]), np.array([4.0, 9.0]))
+
+
+# -- shared-variable updates returned by fn ---------------------------------------------------
+
+def _accumulate(shape_kind, x, start):
+    """A NumPy loop: acc += x[t] at each step; returns (values after each step, final)."""
+    acc, seen = np.array(start, dtype="float64"), []
+    for v in x:
+        acc = acc + v
+        seen.append(acc)
+    return np.array(seen), acc
+
+
+@pytest.mark.parametrize("form", ["dict", "pairs"])
+def test_updates_only(mode, form):
+    acc = theano.shared(np.float64(1.0), name="acc")
+    X = T.vector("X")
+
+    def step(x):
+        return {acc: acc + x} if form == "dict" else [(acc, acc + x)]
+
+    outs, upd = theano.scan(step, sequences=X)
+    assert list(upd) == [acc]
+    f = theano.function([X], [], updates=upd)
+    x = arange(4)
+    assert f(x) == []
+    _, final = _accumulate("scalar", x, 1.0)
+    close(acc.get_value(), final)
+    f(x)
+    _, final = _accumulate("scalar", x, final)
+    close(acc.get_value(), final)
+
+
+def test_outputs_and_updates(mode):
+    acc = theano.shared(np.array([0.0, 1.0]), name="acc")
+    X = T.vector("X")
+
+    def step(x):
+        new = acc + x
+        return new * 2, {acc: new}
+
+    out, upd = theano.scan(step, sequences=X)
+    f = theano.function([X], out, updates=upd)
+    x = arange(3)
+    seen, final = _accumulate("vector", x, [0.0, 1.0])
+    close(f(x), seen * 2)
+    close(acc.get_value(), final)
+
+
+def test_outputs_and_until(mode):
+    X = T.vector("X")
+    out, _ = theano.scan(lambda x: (x * 3, theano.until(x > 2)), sequences=X)
+    f = theano.function([X], out)
+    close(f(np.array([1.0, 2.0, 3.0, 4.0])), np.array([3.0, 6.0, 9.0]))
+
+
+def test_updates_and_until(mode):
+    acc = theano.shared(np.float64(0.0), name="acc")
+    X = T.vector("X")
+
+    def step(x):
+        new = acc + x
+        return {acc: new}, theano.until(new > 5)
+
+    _, upd = theano.scan(step, sequences=X)
+    f = theano.function([X], [], updates=upd)
+    f(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))  # 1, 3, 6: stops after the third step
+    close(acc.get_value(), np.float64(6.0))
+
+
+def test_outputs_updates_and_until(mode):
+    acc = theano.shared(np.float64(0.0), name="acc")
+    count = theano.shared(np.int64(0), name="count")
+    X, h0 = T.vector("X"), T.scalar("h0")
+
+    def step(x, h):
+        new = acc + x
+        return [h + new, new * 10], [(acc, new), (count, count + 1)], theano.until(new > 5)
+
+    (hs, tens), upd = theano.scan(step, sequences=X, outputs_info=[h0, None])
+    f = theano.function([X, h0], [hs, tens], updates=upd)
+    got = f(np.array([1.0, 2.0, 3.0, 4.0]), 0.0)
+    close(got[0], np.array([1.0, 4.0, 10.0]))
+    close(got[1], np.array([10.0, 30.0, 60.0]))
+    close(acc.get_value(), np.float64(6.0))
+    assert count.get_value() == 3
+
+
+# -- return_list, map / reduce / foldl / foldr --------------------------------------------------
+
+def test_return_list(mode):
+    X = T.vector("X")
+    outs, _ = theano.scan(lambda x: x + 1, sequences=X, return_list=True)
+    assert isinstance(outs, list) and len(outs) == 1
+    f = theano.function([X], outs)
+    got = f(arange(3))
+    assert isinstance(got, list) and len(got) == 1
+    close(got[0], arange(3) + 1)
+
+
+def test_map_reduce_foldl_foldr(mode):
+    X, Y, s0 = T.vector("X"), T.vector("Y"), T.scalar("s0")
+    mapped, _ = theano.map(lambda x, y: x * y + 1, [X, Y])
+    reduced, _ = theano.reduce(lambda x, acc: acc * 2 + x, X, s0)
+    left, _ = theano.foldl(lambda x, acc: acc * 2 + x, X, s0)
+    right, _ = theano.foldr(lambda x, acc: acc * 2 + x, X, s0)
+    f = theano.function([X, Y, s0], [mapped, reduced, left, right])
+    x, y = arange(5), arange(5) - 2
+
+    def fold(seq, acc):
+        for v in seq:
+            acc = acc * 2 + v
+        return np.float64(acc)
+
+    got = f(x, y, 0.25)
+    close(got[0], x * y + 1)
+    close(got[1], fold(x, 0.25))
+    close(got[2], fold(x, 0.25))
+    close(got[3], fold(x[::-1], 0.25))
+
+
+# -- nesting ------------------------------------------------------------------------------
+
+def test_nested_scan(mode):
+    M, h0 = T.matrix("M"), T.scalar("h0")
+
+    def outer_step(row, h):
+        inner, _ = theano.scan(lambda v, s: s * 0.5 + v + h, sequences=row, outputs_info=T.zeros_like(h))
+        return inner[-1]
+
+    out, _ = theano.scan(outer_step, sequences=M, outputs_info=h0)
+    f = theano.function([M, h0], out)
+    m, h, want = arange(4, 3) * 0.1, 1.0, []
+    for row in m:
+        s = 0.0
+        for v in row:
+            s = s * 0.5 + v + h
+        h = s
+        want.append(h)
+    close(f(m, 1.0), np.array(want))
+
+
+# -- random variables -----------------------------------------------------------------------
+
+def _theano_streams(seed, n):
+    """Theano's RandomStreams: each random variable gets RandomState(seedgen.randint(2**30))."""
+    seedgen = np.random.RandomState(seed)
+    return [np.random.RandomState(seedgen.randint(2 ** 30)) for _ in range(n)]
+
+
+def test_random_inside_fn_redrawn_each_step(mode):
+    srng = RandomStreams(42)
+    u = srng.uniform(size=(3,))  # made outside fn, used inside: redrawn each step
+    X = T.matrix("X")
+    out, upd = theano.scan(lambda x: x + u + srng.normal(size=(3,)), sequences=X)  # normal: made inside
+    f = theano.function([X], out, updates=upd)
+    rng_u, rng_n = _theano_streams(42, 2)
+    x = arange(4, 3)
+    for _ in range(2):  # the stream continues from call to call
+        want = np.array([row + rng_u.uniform(0.0, 1.0, size=(3,)) + rng_n.normal(0.0, 1.0, size=(3,))
+                         for row in x])
+        close(f(x), want)
+
+
+def test_random_as_non_sequence_drawn_once(mode):
+    srng = RandomStreams(7)
+    u = srng.uniform(size=(3,))
+    X = T.matrix("X")
+    out, upd = theano.scan(lambda x, u: x * u, sequences=X, non_sequences=u)
+    f = theano.function([X], out, updates=upd)
+    (rng_u,) = _theano_streams(7, 1)
+    x = arange(4, 3)
+    for _ in range(2):
+        draw = rng_u.uniform(0.0, 1.0, size=(3,))
+        close(f(x), x * draw)
