@@ -123,6 +123,38 @@ def test_none_outputs_mixed_with_states(mode):
     close(got[2], np.array(cs))
 
 
+def test_outputs_info_forms(mode):
+    """dict(initial=v, taps=[-1]) is the same as v (one step); [] means no state at all."""
+    v0, X = T.vector("v0"), T.vector("X")
+    a, _ = theano.scan(lambda h: h * 2 + 1, outputs_info=dict(initial=v0, taps=[-1]), n_steps=3)
+    (b, c), _ = theano.scan(lambda x: [x + 1, x * 2], sequences=X, outputs_info=[])
+    f = theano.function([v0, X], [a, b, c])
+    h, want = np.array([1.0, -1.0]), []
+    for _ in range(3):
+        h = h * 2 + 1
+        want.append(h)
+    got = f(np.array([1.0, -1.0]), arange(4))
+    close(got[0], np.array(want))
+    close(got[1], arange(4) + 1)
+    close(got[2], arange(4) * 2)
+
+
+def test_computed_sequences_and_chained_scans(mode):
+    X = T.vector("X")
+    first, _ = theano.scan(lambda a, b: a * b + X.sum(), sequences=[X[1:], X[::-1]])
+    second, _ = theano.scan(lambda y, s: s * 0.5 + y, sequences=first, outputs_info=T.constant(0.0))
+    f = theano.function([X], [first, second])
+    x = arange(5)
+    want_first = x[1:] * x[::-1][:4] + x.sum()
+    s, want_second = 0.0, []
+    for y in want_first:
+        s = s * 0.5 + y
+        want_second.append(s)
+    got = f(x)
+    close(got[0], want_first)
+    close(got[1], np.array(want_second))
+
+
 def test_multiple_states(mode):
     a0, b0, m0 = T.scalar("a0"), T.scalar("b0"), T.vector("m0")
     (a, b, m), _ = theano.scan(lambda a, b, m: [b, a + b, m * a + b], outputs_info=[a0, b0, m0], n_steps=6)
@@ -498,6 +530,7 @@ def test_random_inside_fn_redrawn_each_step(mode):
     u = srng.uniform(size=(3,))  # made outside fn, used inside: redrawn each step
     X = T.matrix("X")
     out, upd = theano.scan(lambda x: x + u + srng.normal(size=(3,)), sequences=X)  # normal: made inside
+    assert len(upd) == 2 and all(isinstance(sv.get_value(), np.random.RandomState) for sv in upd)
     f = theano.function([X], out, updates=upd)
     rng_u, rng_n = _theano_streams(42, 2)
     x = arange(4, 3)
@@ -505,6 +538,22 @@ def test_random_inside_fn_redrawn_each_step(mode):
         want = np.array([row + rng_u.uniform(0.0, 1.0, size=(3,)) + rng_n.normal(0.0, 1.0, size=(3,))
                          for row in x])
         close(f(x), want)
+
+
+def test_random_in_nested_scan(mode):
+    srng = RandomStreams(5)
+    M = T.matrix("M")
+
+    def outer_step(row):
+        inner, upd = theano.scan(lambda v: v + srng.uniform(), sequences=row)
+        return inner, upd  # the inner rng update carries the stream from row to row
+
+    out, upd = theano.scan(outer_step, sequences=M)
+    f = theano.function([M], out, updates=upd)
+    (rng,) = _theano_streams(5, 1)
+    m = arange(2, 3)
+    for _ in range(2):
+        close(f(m), np.array([[v + rng.uniform(0.0, 1.0, size=()) for v in row] for row in m]))
 
 
 def test_random_as_non_sequence_drawn_once(mode):

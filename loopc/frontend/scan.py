@@ -33,7 +33,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
          go_backwards=False, mode=None, name=None, profile=False, strict=False, return_list=False):
     """Theano's scan: returns (outputs, updates). See SPEC section 1."""
     seqs = [_sequence(s) for s in _as_list(sequences)]
-    infos = [_output_info(o, i) for i, o in enumerate(_as_list(outputs_info, keep_none=True))]
+    raw_infos = _as_list(outputs_info, keep_none=True)
+    infos = [_output_info(o, i) for i, o in enumerate(raw_infos)]
     non_seqs = [as_tensor_variable(v) for v in _as_list(non_sequences)]
 
     seq_taps = [[_placeholder(step_type(x.type), x, k, _row(x, k - min(min(t), 0))) for k in t] for x, t in seqs]
@@ -49,7 +50,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     if len(outs) != len(infos):
         raise ScanError("scan%s: fn returned %d outputs but outputs_info describes %d",
                         _label(name), len(outs), len(infos))
-    state_outs = [_check_state(o, init, name) for o, (init, _) in zip(outs, infos) if init is not None]
+    state_outs = [_check_state(o, init, name, i, raw_infos[i])
+                  for i, (o, (init, _)) in enumerate(zip(outs, infos)) if init is not None]
     plain_outs = [o for o, (init, _) in zip(outs, infos) if init is None]
     updates = [(sh, _check_update(sh, v, name)) for sh, v in updates]
 
@@ -202,7 +204,8 @@ def _is_update_list(part):
             and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], SharedVariable) for p in part))
 
 
-def _check_state(out, init, name):
+def _check_state(out, init, name, i, entry):
+    """`out` if it has the per-step type of `init`; else an error naming the user's initial value `entry`."""
     want = step_type(init.type)
     if out.type == want:
         return out
@@ -213,8 +216,9 @@ def _check_state(out, init, name):
         fix = "make fn return a value shaped like one step of the initial value"
     else:
         fix = "make the broadcast patterns agree (T.addbroadcast / T.unbroadcast, or a differently shaped initial value)"
-    raise LoopcTypeError("scan%s: fn returned %s for the state whose initial value %s has type %s per step; "
-                         "they must match: %s", _label(name), out.type, init, want, fix)
+    shown = as_tensor_variable(entry["initial"] if isinstance(entry, dict) else entry)
+    raise LoopcTypeError("scan%s: fn returned %s for the state of outputs_info[%d], whose initial value %s has "
+                         "type %s per step; they must match: %s", _label(name), out.type, i, shown, want, fix)
 
 
 def _check_update(shared, value, name):

@@ -142,8 +142,9 @@ class Scan(Op):
         from ..reference import evaluate
         outer = self.split_inputs(inputs)
         n = check_n_steps(int(outer.n_steps), self.label)
-        seqs = [self._sequence_rows(i, x, n) for i, x in enumerate(outer.sequences)]
-        buffers = [list(self._initial_rows(i, x)) for i, x in enumerate(outer.states)]
+        outer_vars = self.split_inputs(node.inputs)
+        seqs = [self._sequence_rows(i, x, n, v) for i, (x, v) in enumerate(zip(outer.sequences, outer_vars.sequences))]
+        buffers = [list(self._initial_rows(i, x, v)) for i, (x, v) in enumerate(zip(outer.states, outer_vars.states))]
         shared = list(outer.shared)
         outputs = [[] for _ in range(self.n_outputs)]
         for t in range(n):
@@ -164,17 +165,17 @@ class Scan(Op):
         results += [_stack(out, var) for out, var in zip(outputs, node_out.outputs)]
         return results + shared
 
-    def _sequence_rows(self, i, x, n):
+    def _sequence_rows(self, i, x, n, var):
         x = np.asarray(x)
         if self.go_backwards:
             x = x[::-1]
         lo, hi = self.sequence_window(i)
-        check_sequence_length(self.label, i, len(x), n, hi - lo)
+        check_sequence_length(self.label, i, len(x), n, hi - lo, var)
         return x
 
-    def _initial_rows(self, i, x):
+    def _initial_rows(self, i, x, var):
         x = np.asarray(x)
-        check_initial_rows(self.label, i, len(x), self.state_rows(i))
+        check_initial_rows(self.label, i, len(x), self.state_rows(i), var)
         return x[:self.state_rows(i)]
 
 
@@ -184,16 +185,16 @@ def check_n_steps(n, label):
     return n
 
 
-def check_sequence_length(label, i, length, n, extra):
+def check_sequence_length(label, i, length, n, extra, var):
     if length < n + extra:
-        raise ScanError("scan%s: sequence %d has %d rows; %d steps with its taps need %d",
-                        _label(label), i, length, n, n + extra)
+        raise ScanError("scan%s: sequence %d (%s) has %d rows; %d steps with its taps need %d",
+                        _label(label), i, var, length, n, n + extra)
 
 
-def check_initial_rows(label, i, rows, need):
+def check_initial_rows(label, i, rows, need, var):
     if rows < need:
-        raise ScanError("scan%s: state %d has taps reaching back %d steps, so its initial value needs "
-                        "at least %d rows, got %d", _label(label), i, need, need, rows)
+        raise ScanError("scan%s: state %d has taps reaching back %d steps, so its initial value %s needs "
+                        "at least %d rows, got %d", _label(label), i, need, var, need, rows)
 
 
 def _label(label):

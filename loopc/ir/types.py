@@ -8,6 +8,7 @@ broadcastable one) and `f64[]` for a 0-d tensor.
 `RandomStateType`: the state of a NumPy `RandomState`, threaded through random
 ops as a value (`rng`).
 """
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,7 +99,9 @@ class TensorType:
             raise LoopcTypeError("%s expects %s, got an array of dtype %s", name, self.describe(), arr.dtype)
         if allow_downcast or np.can_cast(arr.dtype, self.dtype, "safe"):
             return arr.astype(self.dtype)
-        converted = arr.astype(self.dtype)
+        with warnings.catch_warnings():  # complex -> real, NaN -> int: a trial cast, rejected below
+            warnings.simplefilter("ignore")
+            converted = arr.astype(self.dtype)
         # Python numbers and lists are accepted when the conversion loses nothing
         # (Theano accepts `f(2)` for an int32 input).
         if not is_array and np.array_equal(converted.astype(arr.dtype), arr):
