@@ -82,6 +82,7 @@ def _parser():
 
 
 def _fail(args, message, exc):
+    sys.stdout.flush()  # what the script printed comes before the error
     if getattr(args, "traceback", False):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     print(message, file=sys.stderr)
@@ -97,7 +98,7 @@ def _first_line(exc):
 def cmd_run(args):
     """Run `script` as __main__, with sys.argv = [script, *args]."""
     path = _existing(args.script)
-    with _theano_alias(args.theano), _script_context(path, [path, *args.args]):
+    with _theano_alias(args.theano), _script_context(path, [args.script, *args.args]):
         try:
             runpy.run_path(path, run_name="__main__")
         except SyntaxError as exc:
@@ -105,7 +106,7 @@ def cmd_run(args):
         except SystemExit as exc:
             return _exit_status(exc)
         except Exception as exc:
-            raise CliError(f"{path} raised {type(exc).__name__}: {_first_line(exc)}") from exc
+            raise CliError(f"{path} raised {type(exc).__name__}: {_first_line(exc)}{_import_hint(exc)}") from exc
     return 0
 
 
@@ -147,7 +148,14 @@ def _script_context(path, argv):
 # -- `import theano` -> loopc ------------------------------------------------------
 
 class TheanoFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Resolves `theano` and `theano.X.Y` to `loopc` and `loopc.X.Y` (the same module objects)."""
+    """Resolves `theano` and `theano.X.Y` to `loopc` and `loopc.X.Y` (the same module objects).
+
+    Every alias is a package, so that `theano.sandbox.rng_mrg` imports even though
+    `loopc.sandbox` is a plain module; `patched` lists the modules given a `__path__`
+    for that, to take it back afterwards."""
+
+    def __init__(self):
+        self.patched = []
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "theano" and not fullname.startswith("theano."):
@@ -156,13 +164,21 @@ class TheanoFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if module is None:
             raise ModuleNotFoundError(f"No module named {fullname!r}: loopc has no counterpart of it",
                                       name=fullname)
-        return importlib.util.spec_from_loader(fullname, self, is_package=hasattr(module, "__path__"))
+        return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
     def create_module(self, spec):
-        return _loopc_counterpart(spec.name)
+        module = _loopc_counterpart(spec.name)
+        if not hasattr(module, "__path__"):
+            self.patched.append(module)
+        return module
 
     def exec_module(self, module):
         pass  # the loopc module is already executed
+
+    def restore(self):
+        for module in self.patched:
+            with contextlib.suppress(AttributeError):
+                del module.__path__
 
 
 def _loopc_counterpart(theano_name):
@@ -171,7 +187,7 @@ def _loopc_counterpart(theano_name):
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != name:
+        if exc.name != name and not name.startswith(f"{exc.name}."):
             raise
     parent_name, _, attr = name.rpartition(".")
     parent = _loopc_counterpart("theano" + parent_name[len("loopc"):]) if "." in parent_name else \
@@ -193,9 +209,17 @@ def _theano_alias(enabled):
         yield
     finally:
         sys.meta_path.remove(finder)
+        finder.restore()
         for key in [k for k in sys.modules if k == "theano" or k.startswith("theano.")]:
             del sys.modules[key]
         sys.modules.update(before)
+
+
+def _import_hint(exc):
+    aliased = any(isinstance(finder, TheanoFinder) for finder in sys.meta_path)
+    if not aliased and isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "theano":
+        return " (pass --theano to resolve `import theano` to loopc)"
+    return ""
 
 
 # -- loading a model -------------------------------------------------------------
@@ -212,7 +236,8 @@ def load_functions(path, names=None, theano=False):
         except SystemExit as exc:
             raise CliError(f"{path} called sys.exit({exc.code!r}) while being imported") from exc
         except Exception as exc:
-            raise CliError(f"importing {path} raised {type(exc).__name__}: {_first_line(exc)}") from exc
+            raise CliError(f"importing {path} raised {type(exc).__name__}: {_first_line(exc)}"
+                           f"{_import_hint(exc)}") from exc
     found, seen = [], set()
     for key, value in namespace.items():
         if isinstance(value, Function) and not key.startswith("__") and id(value) not in seen:

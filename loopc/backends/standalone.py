@@ -32,6 +32,7 @@ from .pysource import render_function
 _PROVIDED = {"objmode", "print_value", "draw_random"}
 
 PRELUDE = '''\
+import base64
 import math
 import warnings
 
@@ -155,7 +156,6 @@ def module_source(functions, origin="model.py"):
         f'"""Compiled by `loopc compile {origin}`: {", ".join(names)}.\n\n'
         "Needs NumPy and, for speed, Numba (without it the same code runs as plain Python);\n"
         'not loopc. Shared variables live in SHARED, updated by the functions that update them."""',
-        "import base64",
         PRELUDE,
         _error_classes(needed),
         RUNTIME,
@@ -174,18 +174,32 @@ def module_source(functions, origin="model.py"):
 def _check(name, fn):
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"function name {name!r} is not a Python identifier")
-    if fn.mode == "CUDA":
-        raise ValueError(f"function {name}: the CUDA backend is not built yet")
+    if name in _reserved():
+        raise ValueError(f"function name {name!r} is taken by the standalone module's own code; "
+                         "bind the function to another name")
     if any(is_rng(v) for v in fn.graph.inputs + fn.graph.outputs):
         raise ValueError(f"function {name} draws random numbers (RandomStreams), which a standalone module "
                          "cannot reproduce; compile it without random ops, or run it with loopc")
+
+
+def _reserved():
+    """Module-level names of the prelude and runtime (and what they import)."""
+    names = {"SHARED", "_KERNELS"} | {n for n in dir(errors) if _is_error_class(n)}
+    for stmt in ast.parse(PRELUDE + RUNTIME).body:
+        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+        elif isinstance(stmt, ast.Try):
+            names.update({"objmode", "_njit", "_PerformanceWarning"})
+    return names
 
 
 def _shared_names(functions):
     """SharedVariable -> its key in SHARED: its name when unique and plain, else `shared<i>`."""
     keys, taken = {}, set()
     for _, fn in functions:
-        for sv in fn.shared:
+        for sv in fn.shared + [sv for sv, _ in fn.updates]:  # an update target may be unread
             if sv in keys:
                 continue
             key = sv.name if sv.name and sv.name.isidentifier() and sv.name not in taken else f"shared{len(keys)}"

@@ -14,7 +14,7 @@ body is a cluster beside its scan node, holding its own inputs, ops and a
     }
 """
 from .graph import Constant
-from .printer import Namer, _params
+from .printer import Namer, _operands, _params
 
 
 def to_dot(graph, name="fn"):
@@ -59,8 +59,9 @@ class _DotWriter:
 
     def node(self, node, indent):
         ident = self.fresh()
-        label = node.op.name + _params(node.op)
-        self.lines.append(f"{indent}{ident} [label={_quote(label)}, shape=box];")
+        for var in node.outputs:  # named here, in definition order, as in the text dump
+            self.namer(var)
+        self.lines.append(f"{indent}{ident} [label={_quote(self.label(node))}, shape=box];")
         for var in node.inputs:
             self.edge(var, ident, indent)
         for var in node.outputs:
@@ -69,9 +70,20 @@ class _DotWriter:
         if body is not None:
             self.body(body, ident, indent)
 
+    def label(self, node):
+        op = node.op
+        if op.name == "scan":
+            return _scan_label(op)
+        if getattr(op, "idx_list", None) is not None:  # the subscript, as the text dump prints it
+            return f"{op.name} {_operands(node, self.namer)}{_params(op)}"
+        return op.name + _params(op)
+
     def edge(self, var, target, indent):
         if var not in self.where:  # a constant or a captured outer value met first here
             self.source(var, "plaintext" if isinstance(var, Constant) else "ellipse", indent)
+        if isinstance(var, Constant):  # its node already says everything
+            self.lines.append(f"{indent}{self.where[var]} -> {target};")
+            return
         label = f"{self.namer(var)}: {var.type}"
         self.lines.append(f"{indent}{self.where[var]} -> {target} [label={_quote(label)}];")
 
@@ -87,6 +99,25 @@ class _DotWriter:
             self.edge(var, ret, inner)
         self.lines.append(f"{indent}}}")
         self.lines.append(f'{indent}{scan_id} -> {ret} [style=dashed, arrowhead=none, label="body"];')
+
+
+def _scan_label(op):
+    """`scan` and its roles, one per line (edges come in the node's input order:
+    n_steps, sequences, states, shared, non_sequences)."""
+    lines = ["scan" + (f" {op.label}" if op.label else "")]
+    if op.sequence_taps:
+        lines.append("seqs taps=" + ", ".join(str(list(t)) for t in op.sequence_taps))
+    if op.state_taps:
+        lines.append("states taps=" + ", ".join(str(list(t)) for t in op.state_taps))
+    for role, count in (("outputs", op.n_outputs), ("shared", op.n_shared), ("non_seqs", op.n_non_sequences)):
+        if count:
+            lines.append(f"{role}={count}")
+    flags = [f for f, on in (("go_backwards", op.go_backwards), ("until", op.has_until)) if on]
+    if op.truncate_gradient != -1:
+        flags.append(f"truncate_gradient={op.truncate_gradient}")
+    if flags:
+        lines.append(", ".join(flags))
+    return "\\n".join(lines)
 
 
 def _quote(text):
