@@ -27,19 +27,19 @@ def test_rnn_dump():
           %0 = shape_i %Y {axis=0} : i64[]
           %1 = subtensor %P[::-1] : f64[?,?]
           %2 = shape_i %1 {axis=0} : i64[]
-          %3 = minimum %0, %2 : i64[]
-          %4 = dimshuffle %X {order=[x, 0]} : f64[1,?]
-          %5 = scan n_steps=%3 seqs=[%Y taps=[0], %1 taps=[0]] states=[%4 taps=[-1]] non_seqs=[%W, %U, %V] {
-          ^(%Y_1: f64[?], %6: f64[?], %X_tm1: f64[?], %W_1: f64[?,?], %U_1: f64[?,?], %V_1: f64[?,?]):
-            %7 = dot %X_tm1, %W_1 : f64[?]
-            %8 = dot %Y_1, %U_1 : f64[?]
-            %9 = add %7, %8 : f64[?]
-            %10 = dot %6, %V_1 : f64[?]
-            %11 = add %9, %10 : f64[?]
-            %12 = tanh %11 : f64[?]
-            yield %12
+          %n_steps = minimum %0, %2 : i64[]
+          %3 = dimshuffle %X {order=[x, 0]} : f64[1,?]
+          %4 = scan n_steps=%n_steps seqs=[%Y taps=[0], %1 taps=[0]] states=[%3 taps=[-1]] non_seqs=[%W, %U, %V] {
+          ^(%Y_1: f64[?], %5: f64[?], %X_tm1: f64[?], %W_1: f64[?,?], %U_1: f64[?,?], %V_1: f64[?,?]):
+            %6 = dot %X_tm1, %W_1 : f64[?]
+            %7 = dot %Y_1, %U_1 : f64[?]
+            %8 = add %6, %7 : f64[?]
+            %9 = dot %5, %V_1 : f64[?]
+            %10 = add %8, %9 : f64[?]
+            %11 = tanh %10 : f64[?]
+            yield %11
           } : f64[?,?]
-          return %5
+          return %4
         }""")
 
 
@@ -68,14 +68,14 @@ def test_two_tap_state_and_last_row_dump():
                        outputs_info=[dict(initial=X, taps=[-2, -1])])
     assert theano.dump(r[-1], name="taps") == golden("""
         func @taps(%n: i32[], %X: f64[?,?]) -> (f64[?]) {
-          %0 = cast %n {dtype=int64} : i64[]
-          %1 = scan n_steps=%0 states=[%X taps=[-2, -1]] {
+          %n_steps = cast %n {dtype=int64} : i64[]
+          %0 = scan n_steps=%n_steps states=[%X taps=[-2, -1]] {
           ^(%X_tm2: f64[?], %X_tm1: f64[?]):
-            %2 = add %X_tm2, %X_tm1 : f64[?]
-            yield %2
+            %1 = add %X_tm2, %X_tm1 : f64[?]
+            yield %1
           } : f64[?,?]
-          %3 = subtensor %1[-1] : f64[?]
-          return %3
+          %2 = subtensor %0[-1] : f64[?]
+          return %2
         }""")
 
 

@@ -244,7 +244,7 @@ def _n_steps(n_steps, seqs, name):
         n = as_tensor_variable(n_steps)
         if n.ndim != 0 or not n.dtype.startswith(("int", "uint")):
             raise LoopcTypeError("scan%s: n_steps must be an integer scalar, got %s", _label(name), n.type.describe())
-        return cast(n, "int64")
+        return _named(cast(n, "int64"), "n_steps")
     if not seqs:
         raise ScanError("scan%s: give sequences or n_steps: with neither, the number of steps is unknown",
                         _label(name))
@@ -256,7 +256,13 @@ def _n_steps(n_steps, seqs, name):
     n = lengths[0]
     for other in lengths[1:]:
         n = Elemwise("minimum")(n, other)
-    return n
+    return _named(n, "n_steps")
+
+
+def _named(var, name):
+    if var.name is None and not isinstance(var, Constant):
+        var.name = name
+    return var
 
 
 # -- the body -----------------------------------------------------------------------
