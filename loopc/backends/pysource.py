@@ -23,7 +23,7 @@ from ..errors import UnsupportedError
 from ..ir import ops as O
 from ..ir.graph import Constant, SharedVariable, is_rng
 from ..ir.scan import Scan
-from ..ir.types import is_float, is_int
+from ..ir.types import is_discrete, is_float, is_int
 
 HEADER = """\
 import math
@@ -40,7 +40,7 @@ class Renderer:
         self.lines = []
         self.indent = 1
         self.names = {}
-        self.used = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "print_value", "t"}
+        self.used = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "print_value"}
         self.constants = []  # (name, array) of non-scalar constants, emitted as globals
         self.consumed = set()  # values some node or graph output reads (the others are dead)
 
@@ -114,11 +114,16 @@ def literal(value, dtype):
         return repr(bool(value))
     if dtype == "int64":
         return repr(int(value))
+    if dtype.startswith("float") and not np.isfinite(value):  # nan and inf are not Python literals
+        return f"np.{dtype}({'np.nan' if value != value else ('np.inf' if value > 0 else '-np.inf')})"
     if dtype == "float64":
-        if value != value or value in (float("inf"), float("-inf")):
-            return f"np.float64({str(value)!r})"
         return repr(float(value))
     return f"np.{dtype}({value!r})"
+
+
+def array_literal(data):
+    """A Python list literal of `data`'s values; NaN and inf spelled np.nan, np.inf."""
+    return re.sub(r"\b(nan|inf)\b", r"np.\1", repr(data.tolist()))
 
 
 def label(var):
@@ -146,7 +151,7 @@ def render_function(graph, name="fn"):
     ret = "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
     lines = [HEADER]
     for cname, data in r.constants:
-        lines.append(f"{cname} = np.array({data.tolist()!r}, dtype=np.{data.dtype.name}).reshape({data.shape!r})")
+        lines.append(f"{cname} = np.array({array_literal(data)}, dtype=np.{data.dtype.name}).reshape({data.shape!r})")
     lines.append("")
     lines.append(f"def {name}({', '.join(params)}):")
     lines.extend(body or ["    pass"])
@@ -194,10 +199,30 @@ def scalar_expr(node, operands):
     op = node.op.scalar
     if op == "invert" and node.inputs[0].dtype == "bool":
         return f"(not {operands[0]})"
-    if op in ("sigmoid", "softplus") and node.outputs[0].dtype == "float32":
+    if op == "sgn" and node.inputs[0].dtype.startswith("uint"):
+        return f"({operands[0]} != 0)"  # Numba's np.sign reads unsigned integers as signed
+    out_dtype = node.outputs[0].dtype
+    if op == "cast":
+        # an explicit conversion: storing an out-of-range NumPy integer raises in PY mode
+        return f"{np_dtype(out_dtype)}({operands[0]})"
+    if is_float(out_dtype) and op != "switch":
+        # NumPy computes bool/int8/int16 inputs of exp or true_div in float16 (PY mode would
+        # too); compute in the result type, as the op's `perform` does
+        operands = [f"{np_dtype(out_dtype)}({x})" if is_discrete(v.dtype) else x
+                    for x, v in zip(operands, node.inputs)]
+    if op in ("sigmoid", "softplus") and out_dtype == "float32":
         # compute in float64 and round once on the store
         operands = [f"np.float64({x})" for x in operands]
     return SCALAR_EXPR[op].format(*operands)
+
+
+def numpy_operands(node, args):
+    """0-d operands; when all of them are Python numbers at run time (literals and
+    shapes), the first gets its NumPy type, so that the operation follows NumPy
+    (Python's `1 // 0` and `1.0 / 0.0` raise, and its ints never wrap)."""
+    if all(isinstance(v, Constant) or (v.owner is not None and v.owner.op.name == "shape_i") for v in node.inputs):
+        return [scalar_of(args[0], node.inputs[0].dtype)] + list(args[1:])
+    return args
 
 
 def loop_extents(r, node, args):
@@ -254,7 +279,8 @@ def scalar_of(expr, dtype):
 def render_elemwise(r, node, args, outs):
     out = node.outputs[0]
     if out.ndim == 0:
-        r.emit(f"{outs[0]} = {scalar_of(scalar_expr(node, args), out.dtype)}")
+        expr = scalar_expr(node, numpy_operands(node, args))
+        r.emit(f"{outs[0]} = {expr if node.op.scalar == 'cast' else scalar_of(expr, out.dtype)}")
         return
     extents = loop_extents(r, node, args)
     r.emit(f"{outs[0]} = {alloc(extents, out.dtype)}")
@@ -495,12 +521,15 @@ def index_expr(r, node, x, var, idx_list, values, value_vars):
                     next(value_vars)
             text = ":".join(pieces)
             parts.append(text[:-1] if text.endswith(":") and text.count(":") == 2 else text)
-    return ", ".join(parts)
+    return ", ".join(parts) or ":"  # no index (`x[:]` once trailing full slices are dropped): all rows
 
 
 @rule("subtensor")
 def render_subtensor(r, node, args, outs):
     x, *values = args
+    if node.inputs[0].ndim == 0:  # `x[()]` of a 0-d value (a scalar in generated code)
+        r.emit(f"{outs[0]} = {x}")
+        return
     sub = index_expr(r, node, x, node.inputs[0], node.op.idx_list, values, node.inputs[1:])
     r.emit(f"{outs[0]} = {x}[{sub}]")
 
@@ -636,8 +665,10 @@ class ScanRenderer:
 
     def render(self):
         r = self.r
-        n = r.fresh("n_steps")
-        r.emit(f"{n} = {self.outer.n_steps}")
+        n = self.outer.n_steps
+        if not n.isidentifier():
+            n = r.fresh("n_steps")
+            r.emit(f"{n} = {self.outer.n_steps}")
         with r.block(f"if {n} < 0:"):
             r.raise_("ScanError", f"scan{self.label}: n_steps must be >= 0, got %d", n)
         seqs = [self.sequence(i, x, n) for i, x in enumerate(self.outer.sequences)]
@@ -654,9 +685,14 @@ class ScanRenderer:
             for var, name in zip(self.body_in.shared, shared):
                 r.bind(var, name)
             r.render_nodes(self.op.body.nodes, self.op.body.outputs)
-            self.store(t, n, bufs, outputs, shared)
+            stop = None
             if self.body_out.until is not None:
-                with r.block(f"if {r.name(self.body_out.until)}:"):
+                # read before the store: the condition may be a carried value the store moves on
+                stop = r.fresh("stop")
+                r.emit(f"{stop} = {r.name(self.body_out.until)}")
+            self.store(t, n, bufs, outputs, shared)
+            if stop is not None:
+                with r.block(f"if {stop}:"):
                     r.emit(f"{done} = {t} + 1")
                     r.emit("break")
         for i, (buf, res) in enumerate(zip(bufs, self.results.states)):
@@ -686,8 +722,8 @@ class ScanRenderer:
         var = self.outer_vars.states[i]
         with r.block(f"if {init}.shape[0] < {rows}:"):
             r.raise_("ScanError", f"scan{self.label}: state {i} has taps reaching back {rows} steps, so its "
-                     f"initial value needs at least {rows} rows, got %d", f"{init}.shape[0]")
-        buf = r.fresh(f"{self.r.name(self.node.outputs[i])}_buf")
+                     f"initial value %s needs at least {rows} rows, got %d", label(var), f"{init}.shape[0]")
+        buf = r.fresh(f"{_source_name(var) or 'state'}_buf")
         dims = [f"{n} + {rows}"] + [f"{init}.shape[{d}]" for d in range(1, var.ndim)]
         r.emit(f"{buf} = {alloc(dims, var.dtype)}")
         r.emit(f"{buf}[:{rows}] = {init}[:{rows}]")
@@ -727,11 +763,19 @@ class ScanRenderer:
                 dims = [n] + [f"{value}.shape[{d}]" for d in range(var.ndim)]
                 r.emit(f"{out} = {alloc(dims, var.dtype)}")
             r.emit(f"{out}[{t}] = {value}")
-        for name, var in zip(shared, self.body_out.shared):
+        values = []
+        for var in self.body_out.shared:
             value = r.name(var)
-            if var.ndim and not is_rng(var):
-                value = f"np.ascontiguousarray({value})"
-            r.emit(f"{name} = {value}")
+            values.append(f"np.ascontiguousarray({value})" if var.ndim and not is_rng(var) else value)
+        if shared:  # all at once: a new value may be another shared variable's current one
+            r.emit(f"{', '.join(shared)} = {', '.join(values)}")
+
+
+def _source_name(var):
+    """The user's name for a state's initial value (seen through the row axis the frontend adds)."""
+    if var.name is None and var.owner is not None and var.owner.op.name == "dimshuffle":
+        return var.owner.inputs[0].name
+    return var.name
 
 
 def offset(t, k):

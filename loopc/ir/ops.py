@@ -87,7 +87,7 @@ def _numpy_out_dtype(scalar, dtypes):
     if scalar == "switch":
         dtypes = dtypes[1:]
         out = np.result_type(*dtypes)
-    elif scalar in ("identity", "neg", "abs") and dtypes[0] == "bool" and scalar != "identity":
+    elif scalar == "neg" and dtypes[0] == "bool":  # NumPy refuses too; abs of a bool is the bool
         raise LoopcTypeError("%s of a bool tensor is not defined; cast it first", scalar)
     else:
         with np.errstate(all="ignore"):
@@ -128,7 +128,8 @@ class Elemwise(Op):
         out = node.outputs[0]
         check_broadcast(self.scalar, node.inputs, [np.shape(x) for x in inputs])
         if self.scalar == "cast":
-            return [np.asarray(inputs[0]).astype(out.dtype)]
+            with np.errstate(all="ignore"):  # float64 -> float32 overflows to inf, as in the backends
+                return [np.asarray(inputs[0]).astype(out.dtype)]
         args = [np.asarray(x) for x in inputs]
         if is_float(out.dtype) and self.scalar != "switch":
             # NumPy computes int8/int16 inputs of exp or true_div in float16; the
@@ -182,6 +183,8 @@ class Reduce(Op):
         (x,) = inputs
         x = np.asarray(x)
         out = node.outputs[0]
+        if self.kind in ("max", "min", "argmax", "argmin") and any(x.shape[a] == 0 for a in self.axes):
+            raise LoopcValueError("%s of %s: a reduced axis has length 0 (no identity)", self.kind, node.inputs[0])
         if self.kind in ("argmax", "argmin"):
             fn = np.argmax if self.kind == "argmax" else np.argmin
             if len(self.axes) == x.ndim and x.ndim != 1:
@@ -189,7 +192,8 @@ class Reduce(Op):
             return [np.asarray(fn(x, axis=self.axes[0]), dtype="int64")]
         fn = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "any": np.any, "all": np.all}[self.kind]
         kwargs = {"dtype": out.dtype} if self.kind in ("sum", "prod") else {}
-        return [np.asarray(fn(x, axis=self.axes, **kwargs)).astype(out.dtype)]
+        with np.errstate(all="ignore"):  # inf - inf is NaN without a warning, as in the backends
+            return [np.asarray(fn(x, axis=self.axes, **kwargs)).astype(out.dtype)]
 
 
 def sum_dtype(dtype):
@@ -219,7 +223,11 @@ class Dot(Op):
     def perform(self, node, inputs):
         a, b = (np.asarray(x) for x in inputs)
         check_dot(node.inputs, a.shape, b.shape)
-        return [np.asarray(np.dot(a, b)).astype(node.outputs[0].dtype)]
+        # With a 0-d operand, dot is multiply (as NumPy documents it; np.dot itself
+        # goes through BLAS scal, which turns nan * 0 into 0).
+        fn = np.multiply if a.ndim == 0 or b.ndim == 0 else np.dot
+        with np.errstate(all="ignore"):
+            return [np.asarray(fn(a, b)).astype(node.outputs[0].dtype)]
 
 
 def check_dot(variables, sa, sb):
