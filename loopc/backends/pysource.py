@@ -151,6 +151,8 @@ def render_function(graph, name="fn"):
     ret = "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
     lines = [HEADER]
     for cname, data in r.constants:
+        if not any(re.search(rf"\b{cname}\b", line) for line in body + [ret]):
+            continue  # every use was inlined as a literal
         lines.append(f"{cname} = np.array({array_literal(data)}, dtype=np.{data.dtype.name}).reshape({data.shape!r})")
     lines.append("")
     lines.append(f"def {name}({', '.join(params)}):")
@@ -216,13 +218,23 @@ def scalar_expr(node, operands):
     return SCALAR_EXPR[op].format(*operands)
 
 
-def numpy_operands(node, args):
-    """0-d operands; when all of them are Python numbers at run time (literals and
-    shapes), the first gets its NumPy type, so that the operation follows NumPy
-    (Python's `1 // 0` and `1.0 / 0.0` raise, and its ints never wrap)."""
-    if all(isinstance(v, Constant) or (v.owner is not None and v.owner.op.name == "shape_i") for v in node.inputs):
-        return [scalar_of(args[0], node.inputs[0].dtype)] + list(args[1:])
-    return args
+def _weak(var):
+    """Values that are Python numbers in generated code: inlined constants and shapes."""
+    if isinstance(var, Constant):
+        return all(var.broadcastable)
+    return var.owner is not None and var.owner.op.name == "shape_i"
+
+
+def typed_operands(node, operands):
+    """Give Python-number operands their NumPy type where Python's rules differ from
+    NumPy's: beside another dtype (a weak `0.5` would not widen a float32 in PY mode),
+    and when every operand is one (Python's `1 // 0` raises and its ints never wrap)."""
+    weak = [_weak(v) for v in node.inputs]
+    if all(weak):
+        return [scalar_of(operands[0], node.inputs[0].dtype)] + list(operands[1:])
+    if len({v.dtype for v in node.inputs}) > 1:
+        return [scalar_of(o, v.dtype) if w else o for o, v, w in zip(operands, node.inputs, weak)]
+    return list(operands)
 
 
 def loop_extents(r, node, args):
@@ -238,6 +250,8 @@ def loop_extents(r, node, args):
         first_var, first = owners[0]
         extents.append(f"{first}.shape[{axis}]")
         for var, a in owners[1:]:
+            if a == first:
+                continue  # the same value twice: nothing to check
             with r.block(f"if {a}.shape[{axis}] != {first}.shape[{axis}]:"):
                 r.raise_("ShapeError", f"{node.op.name}: %s has length %d on axis {axis} but %s has %d",
                          label(var), f"{a}.shape[{axis}]", label(first_var), f"{first}.shape[{axis}]")
@@ -258,7 +272,10 @@ def close(r, levels):
 
 
 def element(name, var, idx):
-    """`name[i0, 0, i2]`: the element of `var` at loop indices `idx` (0 where broadcastable)."""
+    """`name[i0, 0, i2]`: the element of `var` at loop indices `idx` (0 where broadcastable);
+    a one-element constant is its literal."""
+    if isinstance(var, Constant) and all(var.broadcastable):
+        return literal(var.data, var.dtype)
     if var.ndim == 0:
         return name
     subs = ["0" if b else i for b, i in zip(var.broadcastable, idx)]
@@ -279,13 +296,13 @@ def scalar_of(expr, dtype):
 def render_elemwise(r, node, args, outs):
     out = node.outputs[0]
     if out.ndim == 0:
-        expr = scalar_expr(node, numpy_operands(node, args))
+        expr = scalar_expr(node, typed_operands(node, args))
         r.emit(f"{outs[0]} = {expr if node.op.scalar == 'cast' else scalar_of(expr, out.dtype)}")
         return
     extents = loop_extents(r, node, args)
     r.emit(f"{outs[0]} = {alloc(extents, out.dtype)}")
     idx = loop_nest(r, extents)
-    operands = [element(a, v, idx) for v, a in zip(node.inputs, args)]
+    operands = typed_operands(node, [element(a, v, idx) for v, a in zip(node.inputs, args)])
     r.emit(f"{element(outs[0], out, idx)} = {scalar_expr(node, operands)}")
     close(r, len(idx))
 
@@ -397,7 +414,10 @@ def render_dot(r, node, args, outs):
             r.raise_("ShapeError", "dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ",
                      label(va), f"{a}.shape", label(vb), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
     if va.ndim == 0 or vb.ndim == 0:
-        expr = f"({a} * {b})"
+        # the 0-d operand in its NumPy type: as a Python number (a literal) it would be weak
+        # and leave a float32 other operand in float32
+        ta, tb = (scalar_of(x, v.dtype) if v.ndim == 0 else x for x, v in ((a, va), (b, vb)))
+        expr = f"({ta} * {tb})"
         r.emit(f"{out} = {scalar_of(expr, dtype)}" if node.outputs[0].ndim == 0
                else f"{out} = np.asarray({expr}).astype({np_dtype(dtype)})")
         return
