@@ -591,7 +591,7 @@ RANDOM_DISTS = {
     "binomial": (2, "binomial"),     # n, p
     "uniform": (2, "uniform"),       # low, high
     "normal": (2, "normal"),         # avg, std
-    "random_integers": (2, "random_integers"),  # low, high (inclusive)
+    "random_integers": (2, "randint"),  # low, high (inclusive): randint(low, high + 1), the same stream
     "choice": (1, "choice"),
     "permutation": (1, "permutation"),
 }
@@ -625,7 +625,9 @@ def draw(rng, dist, dtype, size, params):
     """One draw, exactly as Theano's RandomStreams makes it from a RandomState."""
     size = tuple(int(s) for s in size)
     method = getattr(rng, RANDOM_DISTS[dist][1])
-    if dist in ("binomial", "random_integers"):
-        params = [int(params[0]) if dist == "binomial" else params[0], params[1]]
+    if dist == "binomial":
+        params = [int(params[0]), params[1]]
+    if dist == "random_integers":
+        params = [params[0], np.asarray(params[1]) + 1]
     sample = method(*[np.asarray(p) for p in params], size=size)
     return np.asarray(sample).astype(dtype)
