@@ -1,5 +1,8 @@
 """Fixtures shared by loopc's tests."""
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 import loopc
 
@@ -16,3 +19,14 @@ def mode(request):
 # Every test verifies the IR after each pass (the `verify` option), and compiled
 # code goes to a cache directory of the test session's own.
 loopc.config.verify = True
+
+
+# Hypothesis profiles, chosen by LOOPC_HYPOTHESIS_PROFILE: `ci` (the default) is
+# bounded and derandomized, so CI runs the same examples every time in well under
+# 3 minutes; `long` draws fresh examples, thousands of them (tests/test_differential.py
+# scales its example counts by profile too).
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci"))

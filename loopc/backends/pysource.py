@@ -113,12 +113,17 @@ def literal(value, dtype):
     if dtype == "bool":
         return repr(bool(value))
     if dtype == "int64":
-        return repr(int(value))
+        return _parenthesized(repr(int(value)))
     if dtype.startswith("float") and not np.isfinite(value):  # nan and inf are not Python literals
         return f"np.{dtype}({'np.nan' if value != value else ('np.inf' if value > 0 else '-np.inf')})"
     if dtype == "float64":
-        return repr(float(value))
+        return _parenthesized(repr(float(value)))
     return f"np.{dtype}({value!r})"
+
+
+def _parenthesized(text):
+    """A negative literal in parentheses: in `-1 ** x` the minus would apply last."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def array_literal(data):

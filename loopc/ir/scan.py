@@ -161,7 +161,8 @@ class Scan(Op):
             if res.until is not None and bool(res.until):
                 break
         node_out = self.split_outputs(node.outputs)
-        results = [_stack(buf[self.state_rows(i):], var) for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
+        # stacked with the initial rows, which give the shape of a row when no step ran
+        results = [_stack(buf, var)[self.state_rows(i):] for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
         results += [_stack(out, var) for out, var in zip(outputs, node_out.outputs)]
         return results + shared
 

@@ -1,0 +1,1205 @@
+"""Hypothesis strategies that build random, well-typed loopc graphs (issue 8).
+
+`cases()` draws a `Case`: symbolic inputs with concrete values, shared
+variables with theirs, outputs and updates, all built through the public
+`loopc.tensor` / `loopc.scan` API exactly as a user would, and a recipe (Python
+source that rebuilds the case) that is what Hypothesis prints on a failure.
+Every generated graph is legal: it must run without error in every mode, and
+the shape of every value is known to the generator (it is checked too).
+`failing_cases()` draws a small legal case plus one injected fault that must
+raise a given loopc error class when called.
+
+What a graph is made of: elementwise chains over bool, int32, int64, float32
+and float64 with broadcasting and weak Python scalars (operators and `T.*`
+spellings), reductions with axis (negative, tuples) and keepdims, dot, basic
+indexing and slicing (negative steps, symbolic bounds, new axes), integer-vector
+indexing, set/inc_subtensor, casts, switch, shape ops, constants, random draws
+(RandomStreams), shared variables with updates, and scans (also map, reduce,
+foldl, foldr): random tap sets on sequences and states, None outputs,
+non_sequences and captured values, go_backwards, constant or symbolic n_steps,
+until, shared updates inside the loop (swaps too), random draws redrawn each
+step, and scans nested in scans. Inputs hold zeros, negatives, NaN and inf
+(floats only, never as indices), empty arrays, and come in C, Fortran, strided
+or reversed memory layouts.
+
+Exactness: each value records whether every mode must produce it bit for bit.
+Transcendental functions (libm versus NumPy's SIMD loops), float sums, products
+and means (summation order) and float dot products (BLAS) are only accurate to a
+few ulp, and whatever is computed from such a value is inexact too. Operations
+that are discontinuous or singular (comparisons, rounding, casts to int or bool,
+mod, division, argmax, switch and until conditions, sqrt and log near 0) only
+take exact operands, so that an ulp never becomes a different branch.
+
+Values stay small (|x| <= 100, at most 3 elements an axis, at most 5 steps a
+loop), so integer arithmetic does not overflow in practice.
+"""
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import loopc
+import loopc.tensor as T
+from loopc.errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ScanError, ShapeError
+from loopc.ir.graph import toposort
+from loopc.ir.ops import RandomOp
+from loopc.tensor.shared_randomstreams import RandomStreams
+
+DTYPES = ("float64", "int64", "float32", "int32", "bool")
+DISCRETE = ("bool", "int32", "int64")
+NAMES = ("x", "y", "W", "np", "t", "fn", "n_steps", "const", "math", "1x", "a b", "", None)
+MAX_SCANS = 3
+# A scan with non-recurrent outputs and no step gives them a wrong row shape (see
+# tests/test_regressions.py::test_zero_step_output_has_the_row_shape); until that
+# is fixed, such scans always run at least one step.
+ZERO_STEP_OUTPUTS = False
+
+# name -> (needs exact operands, result exact when the operands are)
+UNARY = {
+    "neg": (False, True), "abs": (False, True), "sqr": (False, True),
+    "sgn": (True, True), "floor": (True, True), "ceil": (True, True), "trunc": (True, True),
+    "round": (True, True), "isnan": (True, True), "isinf": (True, True), "invert": (True, True),
+    # smooth on the whole line: an ulp in gives a few ulp out
+    "exp": (False, False), "expm1": (False, False), "tanh": (False, False), "sin": (False, False),
+    "cos": (False, False), "arctan": (False, False), "sinh": (False, False), "cosh": (False, False),
+    "sigmoid": (False, False), "softplus": (False, False), "arcsinh": (False, False), "erf": (False, False),
+    # singular or with a domain edge
+    "sqrt": (True, False), "log": (True, False), "log1p": (True, False), "log2": (True, False),
+    "log10": (True, False), "arcsin": (True, False), "arccos": (True, False), "arctanh": (True, False),
+    "arccosh": (True, False), "tan": (True, False), "inv": (True, False), "exp2": (True, False),
+}
+UNARY_SYNTAX = {"neg": "-{}", "abs": "abs({})", "invert": "~{}"}
+
+# name -> (T function, operator or None, needs exact operands, result exact)
+BINARY = {
+    "add": ("add", "+", False, True), "sub": ("sub", "-", False, True), "mul": ("mul", "*", False, True),
+    "maximum": ("maximum", None, False, True), "minimum": ("minimum", None, False, True),
+    "true_div": ("true_div", "/", True, True), "int_div": ("int_div", "//", True, True),
+    "mod": ("mod", "%", True, True), "eq": ("eq", None, True, True), "neq": ("neq", None, True, True),
+    "lt": ("lt", "<", True, True), "le": ("le", "<=", True, True), "gt": ("gt", ">", True, True),
+    "ge": ("ge", ">=", True, True), "and": ("and_", "&", True, True), "or": ("or_", "|", True, True),
+    "xor": ("xor", "^", True, True), "pow": ("pow", "**", True, False), "arctan2": ("arctan2", None, True, False),
+}
+BINARY_SYNTAX = {
+    "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y, "/": lambda x, y: x / y,
+    "//": lambda x, y: x // y, "%": lambda x, y: x % y, "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y, ">=": lambda x, y: x >= y, "&": lambda x, y: x & y, "|": lambda x, y: x | y,
+    "^": lambda x, y: x ^ y, "**": lambda x, y: x ** y,
+}
+REDUCTIONS = ("sum", "max", "min", "prod", "mean", "argmax", "argmin", "any", "all")
+PY_SCALARS = (2, -1, 0, 3, 0.5, -1.5, 0.0, 2.0, True, False, float("inf"), float("nan"))
+
+
+@dataclass
+class Expr:
+    """A variable of the graph being built, its concrete shape, and its recipe name."""
+    var: object
+    shape: tuple
+    name: str
+    exact: bool = True
+
+    @property
+    def dtype(self):
+        return self.var.dtype
+
+    @property
+    def ndim(self):
+        return self.var.ndim
+
+    @property
+    def bcast(self):
+        return self.var.broadcastable
+
+
+class Case:
+    """A generated graph with its inputs' values; its repr is the recipe.
+
+    outputs: Exprs (shape None for a length only the run decides); updates:
+    (shared Expr, update Expr); shared: (SharedVariable, initial value); error:
+    for a failing case, the loopc error class a call must raise."""
+
+    def __init__(self, inputs, values, outputs, updates, shared, recipe, error=None, fault=None, layouts=None,
+                 rngs=()):
+        self.inputs, self.values, self.outputs, self.updates = inputs, values, outputs, updates
+        self.shared, self.recipe, self.error, self.fault = shared, recipe, error, fault
+        self.layouts = layouts or ["C"] * len(values)
+        self.rngs = list(rngs)  # (random state shared variable, its initial RandomState)
+
+    def reset_shared(self):
+        """Every shared variable back to its initial value, random states included."""
+        for sv, value in self.shared:
+            sv.set_value(value)
+        for rng, state in self.rngs:
+            rng.set_value(copy.deepcopy(state))
+
+    def arguments(self):
+        """Fresh copies of the input values, each in its drawn memory layout."""
+        return [relayout(v, how) for v, how in zip(self.values, self.layouts)]
+
+    def __repr__(self):
+        return self.recipe
+
+
+LAYOUTS = ("C", "C", "F", "strided", "reversed")
+
+
+def relayout(value, how):
+    """A copy of `value` laid out in memory as `how` says: C order, Fortran order, every
+    other element of a larger array, or with negative strides."""
+    value = np.array(value)
+    if value.ndim == 0 or how == "C":
+        return value
+    if how == "F":
+        return np.asfortranarray(value)
+    if how == "strided":
+        big = np.zeros(tuple(2 * n for n in value.shape), value.dtype)
+        view = big[tuple(slice(None, None, 2) for _ in value.shape)]
+        view[...] = value
+        return view
+    return np.ascontiguousarray(value[::-1])[::-1]
+
+
+def src(value):
+    """Python source of a NumPy value."""
+    a = np.asarray(value)
+    body = repr(a.tolist()).replace("nan", "float('nan')").replace("inf", "float('inf')")
+    return f"np.array({body}, dtype='{a.dtype.name}')"
+
+
+def broadcast(*items):
+    """(shape, broadcastable) of an elementwise result over Exprs or Python scalars
+    (Theano's rule: dimensions not flagged broadcastable must agree), or None."""
+    dims = [(x.shape, x.bcast) if isinstance(x, Expr) else ((), ()) for x in items]
+    ndim = max(len(s) for s, _ in dims)
+    shape, flags = [], []
+    for axis in range(ndim):
+        lengths, all_bcast = set(), True
+        for s, b in dims:
+            k = axis - (ndim - len(s))
+            if k >= 0 and not b[k]:
+                all_bcast = False
+                lengths.add(s[k])
+        if len(lengths) > 1:
+            return None
+        shape.append(lengths.pop() if lengths else 1)
+        flags.append(all_bcast)
+    return tuple(shape), tuple(flags)
+
+
+def is_exact(x):
+    return x.exact if isinstance(x, Expr) else True
+
+
+def code(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return f"float('{x}')"
+    text = x.name if isinstance(x, Expr) else repr(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def var(x):
+    return x.var if isinstance(x, Expr) else x
+
+
+def elements(dtype, specials):
+    if dtype == "bool":
+        return st.booleans()
+    if dtype.startswith("int"):
+        return st.one_of(st.integers(-3, 3), st.sampled_from([0, 7, -100, 100]))
+    width = 32 if dtype == "float32" else 64
+    finite = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 0.5, -0.0]), st.floats(-10, 10, width=width))
+    if not specials:
+        return finite
+    return st.one_of(finite, st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+
+
+class Root:
+    """What the whole case shares: inputs, shared variables, updates, the recipe."""
+
+    def __init__(self, draw):
+        self.draw = draw
+        self.inputs, self.values, self.input_lines = [], [], []
+        self.shared = []          # (SharedVariable, value, Expr)
+        self.claimed = set()      # names of shared variables that already have an update
+        self.updates = []         # (shared Expr, update Expr)
+        self.counter = {}
+        self.n_scans = 0
+        self.input_names = []
+        self.extra_outputs = []   # scan outputs whose length only the run decides (until)
+        self.streams = []         # RandomStreams
+        self.rng_updates = []     # (rng Expr, new rng Expr) that scans return
+        self.dims = draw(st.tuples(*[st.sampled_from([2, 3, 1, 2, 3, 1, 0]) for _ in range(3)]))
+
+    def fresh(self, prefix):
+        k = self.counter.get(prefix, 0)
+        self.counter[prefix] = k + 1
+        return f"{prefix}{k}"
+
+
+class Builder:
+    """Grows a pool of Exprs in one scope (the function, or one scan body)."""
+
+    def __init__(self, root, pool=(), depth=0):
+        self.root, self.draw, self.depth = root, root.draw, depth
+        self.pool = list(pool)
+        self.lines = []
+
+    # -- bookkeeping --------------------------------------------------------------
+    def add(self, variable, shape, exact, text):
+        name = self.root.fresh("v")
+        self.lines.append(f"{name} = {text}")
+        shape = tuple(int(n) for n in shape)
+        assert variable.ndim == len(shape), (text, variable.type, shape)
+        assert all(n == 1 for n, b in zip(shape, variable.broadcastable) if b), (text, variable.type, shape)
+        e = Expr(variable, shape, name, exact)
+        self.pool.append(e)
+        return e
+
+    def pick(self, candidates):
+        candidates = list(candidates)
+        if not candidates:
+            return None
+        return self.draw(st.sampled_from(candidates[::-1]))
+
+    def coin(self, p=0.5):
+        return self.draw(st.floats(0, 1)) < p
+
+    def apply(self, fn, *args):
+        """`fn(*args)`, or None when the frontend rejects it with a loopc type error
+        (an op not defined for these dtypes); any other exception is a bug."""
+        try:
+            return fn(*args)
+        except LoopcTypeError:
+            return None
+
+    # -- inputs -----------------------------------------------------------------------
+    def draw_shape(self, ndim):
+        shape, flags = [], []
+        dims = self.root.dims
+        for axis in range(ndim):
+            how = self.draw(st.sampled_from(["aligned", "aligned", "aligned", "one", "any"]))
+            if how == "aligned":
+                n = dims[axis - ndim]
+            elif how == "one":
+                n = 1
+            else:
+                n = self.draw(st.sampled_from([2, 3, 1, 0]))
+            shape.append(n)
+            flags.append(n == 1 and self.coin(0.6))
+        return tuple(shape), tuple(flags)
+
+    def new_input(self, dtype=None, shape=None, flags=None, value=None):
+        d = self.draw
+        dtype = dtype or d(st.sampled_from(DTYPES))
+        if shape is None:
+            shape, flags = self.draw_shape(d(st.sampled_from([1, 2, 0, 3])))
+        flags = flags if flags is not None else (False,) * len(shape)
+        label = d(st.sampled_from(NAMES))
+        variable = T.TensorType(dtype, flags)(label)
+        if value is None:
+            specials = dtype.startswith("float") and self.coin(0.3)
+            value = d(hnp.arrays(dtype, shape, elements=elements(dtype, specials)))
+        value = np.asarray(value, dtype=dtype)
+        root = self.root
+        name = root.fresh("x")
+        root.inputs.append(variable)
+        root.values.append(value)
+        root.input_names.append(name)
+        root.input_lines.append(f"{name} = T.TensorType('{dtype}', {tuple(flags)!r})({label!r})")
+        root.input_lines.append(f"{name}_value = {src(value)}")
+        e = Expr(variable, tuple(shape), name, True)
+        self.pool.append(e)
+        return e
+
+    def int_input(self, value):
+        """A new symbolic integer scalar input holding `value`."""
+        dtype = self.draw(st.sampled_from(["int64", "int32"]))
+        return self.new_input(dtype, (), (), np.array(value, dtype=dtype))
+
+    def new_shared(self):
+        d = self.draw
+        dtype = d(st.sampled_from(DTYPES))
+        shape, _ = self.draw_shape(d(st.sampled_from([1, 0, 2])))
+        value = np.asarray(d(hnp.arrays(dtype, shape, elements=elements(dtype, False))), dtype=dtype)
+        name = self.root.fresh("s")
+        sv = loopc.shared(value, name=name)
+        self.root.input_lines.append(f"{name} = loopc.shared({src(value)}, name={name!r})")
+        e = Expr(sv, tuple(shape), name, True)
+        self.root.shared.append((sv, value, e))
+        self.pool.append(e)
+        return e
+
+    # -- growing ------------------------------------------------------------------------
+    def grow(self, steps):
+        actions = [self.unary, self.binary, self.binary, self.switch, self.cast, self.reduce, self.dot,
+                   self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
+                   self.set_subtensor, self.random]
+        for _ in range(steps):
+            action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
+            if action() is None:
+                self.unary() or self.binary()
+
+    def operand(self, need_exact=False, where=lambda e: True):
+        return self.pick(e for e in self.pool if (e.exact or not need_exact) and where(e))
+
+    def constant(self):
+        d = self.draw
+        dtype = d(st.sampled_from(DTYPES))
+        shape, _ = self.draw_shape(d(st.sampled_from([0, 1, 0, 2])))
+        value = np.asarray(d(hnp.arrays(dtype, shape, elements=elements(dtype, self.coin(0.2)))), dtype=dtype)
+        return self.add(T.constant(value), shape, True, f"T.constant({src(value)})")
+
+    def random(self):
+        """A draw from a new RandomStreams; inside a scan body it is redrawn each step."""
+        d = self.draw
+        if self.depth > 1:
+            return None  # a nested scan's random updates would have to be returned by the outer fn
+        seed = d(st.integers(0, 2 ** 16))
+        rs = RandomStreams(seed)
+        self.root.streams.append(rs)
+        name = self.root.fresh("rs")
+        self.lines.append(f"{name} = RandomStreams({seed})")
+        shape, _ = self.draw_shape(d(st.sampled_from([1, 0, 2])))
+        dist, kwargs = d(st.sampled_from([("uniform", dict(low=-1.0, high=1.0)), ("normal", {}),
+                                          ("binomial", dict(n=1, p=0.5)),
+                                          ("random_integers", dict(low=-3, high=3))]))
+        out = getattr(rs, dist)(size=shape, **kwargs)
+        args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+        return self.add(out, shape, True, f"{name}.{dist}(size={shape!r}{args})")
+
+    def unary(self):
+        d = self.draw
+        name = d(st.sampled_from(sorted(UNARY)))
+        need_exact, keeps_exact = UNARY[name]
+        x = self.operand(need_exact)
+        if x is None:
+            return None
+        if name in UNARY_SYNTAX and self.coin():
+            fn, text = {"neg": lambda v: -v, "abs": abs, "invert": lambda v: ~v}[name], UNARY_SYNTAX[name]
+        else:
+            fn = getattr(T, {"abs": "abs_"}.get(name, name))
+            text = f"T.{fn.__name__}({{}})"
+        out = self.apply(fn, x.var)
+        if out is None:
+            return None
+        return self.add(out, x.shape, x.exact and keeps_exact, text.format(x.name))
+
+    def scalar_or_operand(self, a, need_exact):
+        """A second operand broadcastable with `a`: a Python scalar or a pool Expr."""
+        if self.coin(0.3):
+            return self.draw(st.sampled_from(PY_SCALARS))
+        return self.operand(need_exact, lambda e: broadcast(a, e) is not None)
+
+    def binary(self):
+        d = self.draw
+        op = d(st.sampled_from(sorted(BINARY)))
+        fname, symbol, need_exact, keeps_exact = BINARY[op]
+        a = self.operand(need_exact)
+        if a is None:
+            return None
+        b = self.scalar_or_operand(a, need_exact)
+        if b is None:
+            return None
+        if op == "pow" and a.dtype in DISCRETE and (not isinstance(b, (float, Expr)) or
+                                                    isinstance(b, Expr) and b.dtype in DISCRETE):
+            b = d(st.integers(0, 3))  # integers to negative integer powers are not defined
+        elif self.coin(0.3):
+            a, b = b, a
+        shape, _ = broadcast(a, b)
+        if symbol and self.coin():
+            fn = BINARY_SYNTAX[symbol]
+            text = f"({code(a)} {symbol} {code(b)})"
+        else:
+            fn = getattr(T, fname)
+            text = f"T.{fname}({code(a)}, {code(b)})"
+        out = self.apply(fn, var(a), var(b))
+        if out is None:
+            return None
+        return self.add(out, shape, is_exact(a) and is_exact(b) and keeps_exact, text)
+
+    def switch(self):
+        cond = self.operand(True)
+        if cond is None:
+            return None
+        a = self.scalar_or_operand(cond, False)
+        b = self.scalar_or_operand(cond, False) if a is not None else None
+        if b is None or broadcast(cond, a, b) is None:
+            return None
+        out = self.apply(T.switch, cond.var, var(a), var(b))
+        if out is None:
+            return None
+        shape, _ = broadcast(cond, a, b)
+        return self.add(out, shape, is_exact(a) and is_exact(b), f"T.switch({cond.name}, {code(a)}, {code(b)})")
+
+    def cast(self):
+        d = self.draw
+        dtype = d(st.sampled_from(DTYPES))
+        x = self.operand(dtype in DISCRETE)
+        if x is None:
+            return None
+        if x.dtype.startswith("float") and dtype.startswith("int"):
+            # a float that is NaN, inf or huge has no int value (NumPy and LLVM differ): clip first
+            safe = T.switch(T.isnan(x.var), 0, T.clip(x.var, -50, 50))
+            text = f"T.cast(T.switch(T.isnan({x.name}), 0, T.clip({x.name}, -50, 50)), '{dtype}')"
+            return self.add(T.cast(safe, dtype), x.shape, True, text)
+        return self.add(T.cast(x.var, dtype), x.shape, x.exact, f"T.cast({x.name}, '{dtype}')")
+
+    def reduce(self):
+        d = self.draw
+        kind = d(st.sampled_from(REDUCTIONS))
+        x = self.operand(kind in ("argmax", "argmin", "any", "all"))
+        if x is None:
+            return None
+        axis = self.draw_axis(x, single=kind in ("argmax", "argmin"))
+        axes = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+        axes = sorted(a % x.ndim for a in axes) if x.ndim else []
+        if kind in ("max", "min", "argmax", "argmin") and any(x.shape[a] == 0 for a in axes):
+            return None  # no identity: an error, drawn by failing_cases
+        keepdims = self.coin(0.3)
+        shape = [1 if a in axes else n for a, n in enumerate(x.shape)] if keepdims else \
+            [n for a, n in enumerate(x.shape) if a not in axes]
+        if kind in ("argmax", "argmin") and axis is None and keepdims:
+            shape = [1] * x.ndim
+        inexact = kind in ("sum", "prod", "mean") and x.dtype.startswith("float")
+        if kind in ("sum", "prod", "mean", "max", "min", "argmax") and self.coin(0.3):
+            out, text = getattr(x.var, kind)(axis=axis, keepdims=keepdims), f"{x.name}.{kind}"
+        else:
+            out, text = getattr(T, kind)(x.var, axis=axis, keepdims=keepdims), f"T.{kind}"
+        arg = "" if text.startswith(x.name) else f"{x.name}, "
+        return self.add(out, shape, x.exact and not inexact, f"{text}({arg}axis={axis!r}, keepdims={keepdims})")
+
+    def draw_axis(self, x, single=False):
+        d = self.draw
+        if x.ndim == 0:
+            return None
+        how = d(st.sampled_from(["one", "none", "tuple"] if not single else ["one", "none"]))
+        if how == "none":
+            return None
+        if how == "one" or x.ndim == 1:
+            return d(st.integers(-x.ndim, x.ndim - 1))
+        axes = d(st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True))
+        return tuple(a - x.ndim if self.coin(0.3) else a for a in axes)
+
+    def dot(self):
+        a = self.operand(where=lambda e: e.ndim <= 2)
+        if a is None:
+            return None
+
+        def fits(b):
+            return b.ndim <= 2 and (a.ndim == 0 or b.ndim == 0 or a.shape[-1] == b.shape[0])
+        b = self.operand(where=fits)
+        if b is None:
+            return None
+        if a.ndim == 0 or b.ndim == 0:
+            shape = a.shape + b.shape
+        else:
+            shape = a.shape[:-1] + b.shape[1:]
+        out = self.apply(T.dot, a.var, b.var)
+        if out is None:
+            return None
+        exact = a.exact and b.exact and (out.dtype in DISCRETE or a.ndim == 0 or b.ndim == 0)
+        text = f"({a.name} @ {b.name})" if self.coin(0.3) else f"T.dot({a.name}, {b.name})"
+        return self.add(out, shape, exact, text)
+
+    def index(self):
+        d = self.draw
+        x = self.operand(where=lambda e: e.ndim >= 1)
+        if x is None:
+            return None
+        items, texts, shape = [], [], []
+        k = d(st.integers(1, x.ndim))
+        for axis in range(x.ndim):
+            n = x.shape[axis]
+            if axis >= k:
+                shape.append(n)
+                continue
+            how = d(st.sampled_from(["int", "slice", "slice", "sym_int", "computed", "newaxis"]))
+            if how in ("int", "sym_int", "computed") and n == 0:
+                how = "slice"
+            if how == "newaxis":
+                items.append(None)
+                texts.append("None")
+                shape.append(1)
+                how = "slice"
+            if how == "int":
+                i = d(st.integers(-n, n - 1))
+                items.append(i)
+                texts.append(repr(i))
+            elif how == "sym_int":
+                e = self.int_input(d(st.integers(-n, n - 1)))
+                items.append(e.var)
+                texts.append(e.name)
+            elif how == "computed":
+                e = self.operand(True, lambda e: e.ndim == 0 and e.dtype in ("int32", "int64"))
+                if e is None:
+                    items.append(0 % n)
+                    texts.append("0")
+                else:
+                    items.append(e.var % n)
+                    texts.append(f"({e.name} % {n})")
+            else:
+                parts, part_texts = [], []
+                for what in ("start", "stop", "step"):
+                    if self.coin(0.4):
+                        parts.append(None)
+                        part_texts.append("")
+                        continue
+                    if what == "step":
+                        value = d(st.sampled_from([-1, 2, -2, 1, 3, -3]))
+                    else:
+                        value = d(st.integers(-n - 2, n + 2))
+                    if what != "step" and self.coin(0.25):
+                        e = self.int_input(value)
+                        parts.append(e.var)
+                        part_texts.append(e.name)
+                    else:
+                        parts.append(value)
+                        part_texts.append(repr(value))
+                concrete = slice(*[p if isinstance(p, int) or p is None else int(v) for p, v in
+                                   zip(parts, [_value_of(self.root, p) for p in parts])])
+                items.append(slice(*parts))
+                texts.append(":".join(part_texts) if part_texts[2] else ":".join(part_texts[:2]))
+                shape.append(len(range(*concrete.indices(n))))
+        out = x.var[tuple(items)]
+        return self.add(out, shape, x.exact, f"{x.name}[{', '.join(texts)},]")
+
+    def take(self):
+        """`x[v]` with an integer vector `v` (a constant or an input) on the first axis."""
+        d = self.draw
+        x = self.operand(where=lambda e: e.ndim >= 1 and e.shape[0] > 0)
+        if x is None:
+            return None
+        n = x.shape[0]
+        picks = np.array(d(st.lists(st.integers(-n, n - 1), max_size=4)), dtype=d(st.sampled_from(["int64", "int32"])))
+        if self.coin():
+            v = self.new_input(picks.dtype.name, picks.shape, (False,), picks)
+            index, text = v.var, v.name
+        else:
+            index, text = T.constant(picks), f"T.constant({src(picks)})"
+        return self.add(x.var[index], (len(picks),) + x.shape[1:], x.exact, f"{x.name}[{text}]")
+
+    def set_subtensor(self):
+        """`set_subtensor(x[idx], y)` or `inc_subtensor(...)` over a basic index or an int vector."""
+        region = self.take() if self.coin(0.3) else self.index()
+        if region is None or region.var.owner is None:
+            return None
+        owner = region.var.owner
+        if type(owner.op).__name__ == "DimShuffle":
+            return None  # x[None, ...]: not an indexing result to write through
+        base = next((e for e in self.pool if e.var is owner.inputs[0]), None)
+        if base is None:
+            return None
+
+        def fits(e):
+            if e.ndim > region.ndim or (base.dtype in DISCRETE and e.dtype not in DISCRETE):
+                return False
+            got = broadcast(region, e)
+            return got is not None and got[0] == region.shape
+        y = self.operand(where=fits)
+        if y is None:
+            return None
+        how = self.draw(st.sampled_from(["set_subtensor", "inc_subtensor"]))
+        out = self.apply(getattr(T, how), region.var, y.var)
+        if out is None:
+            return None
+        return self.add(out, base.shape, base.exact and y.exact, f"T.{how}({region.name}, {y.name})")
+
+    def shape_op(self):
+        d = self.draw
+        x = self.operand()
+        if x is None:
+            return None
+        how = d(st.sampled_from(["T", "pad", "flatten", "shape_i", "shape_i"]))
+        if how == "T":
+            return self.add(x.var.T, x.shape[::-1], x.exact, f"{x.name}.T")
+        if how == "pad":
+            pos = d(st.integers(0, x.ndim))
+            order = list(range(x.ndim))
+            order.insert(pos, "x")
+            shape = list(x.shape)
+            shape.insert(pos, 1)
+            return self.add(x.var.dimshuffle(*order), shape, x.exact, f"{x.name}.dimshuffle{tuple(order)!r}")
+        if how == "flatten":
+            return self.add(T.flatten(x.var), (math.prod(x.shape),), x.exact, f"T.flatten({x.name})")
+        if x.ndim == 0:
+            return None
+        axis = d(st.integers(0, x.ndim - 1))
+        return self.add(x.var.shape[axis], (), True, f"{x.name}.shape[{axis}]")
+
+    def concatenate(self):
+        a = self.operand(where=lambda e: e.ndim >= 1)
+        if a is None:
+            return None
+        axis = self.draw(st.integers(0, a.ndim - 1))
+        b = self.operand(where=lambda e: e.ndim == a.ndim and all(
+            m == n for k, (m, n) in enumerate(zip(e.shape, a.shape)) if k != axis))
+        if b is None:
+            return None
+        shape = list(a.shape)
+        shape[axis] += b.shape[axis]
+        out = T.concatenate([a.var, b.var], axis=axis)
+        return self.add(out, shape, a.exact and b.exact, f"T.concatenate([{a.name}, {b.name}], axis={axis})")
+
+    # -- values of a fixed type (scan states, updates, conditions) -----------------------
+    def update_of(self, current, want_exact):
+        """A new value of exactly `current`'s type and shape, computed from it and the pool."""
+        d = self.draw
+        if current.dtype == "bool":
+            ops = ["and_", "or_", "xor"]
+        else:
+            ops = ["add", "sub", "mul", "maximum", "minimum"]
+        op = d(st.sampled_from(ops))
+
+        def fits(e):
+            if e.ndim > current.ndim or (want_exact and not e.exact):
+                return False
+            if current.dtype in DISCRETE and e.dtype not in DISCRETE:
+                return False  # an int state stays exact: never round a float into it
+            if current.dtype == "bool" and e.dtype != "bool":
+                return False
+            got = broadcast(current, e)
+            return got is not None and got == (current.shape, current.bcast)
+        other = self.operand(where=fits)
+        if other is None or self.coin(0.1):
+            other = d(st.sampled_from([1, 2, True] if current.dtype in DISCRETE else [0.5, -1.0, 2]))
+            if current.dtype == "bool":
+                other = True
+        out = self.apply(getattr(T, op), current.var, var(other))
+        if out is None:
+            return current
+        exact = current.exact and is_exact(other)
+        text = f"T.{op}({current.name}, {code(other)})"
+        if current.dtype.startswith("float") and not want_exact and self.coin(0.5):
+            out, text, exact = T.tanh(out), f"T.tanh({text})", False
+        out = T.cast(out, current.dtype)
+        if out.type != current.var.type:
+            return current
+        return self.add(out, current.shape, exact, f"T.cast({text}, '{current.dtype}')")
+
+    def new_shared_value(self, target):
+        """An update for the shared variable `target`: computed from it, or the current
+        value of another shared variable of its type (updates swap values)."""
+        same = [e for e in self.pool if isinstance(e.var, T.TensorSharedVariable) and e.var is not target.var
+                and e.var.type == target.var.type and e.shape == target.shape]
+        if same and self.coin(0.3):
+            return self.draw(st.sampled_from(same))
+        return self.update_of(target, False)
+
+    def condition(self):
+        """A 0-d value every mode computes exactly: `any(x > c)`, `all(...)` or a bool scalar."""
+        x = self.operand(True, lambda e: e.dtype != "bool" or e.ndim == 0)
+        if x is None:
+            return self.add(T.constant(np.array(False)), (), True, "T.constant(np.array(False))")
+        if x.dtype == "bool":
+            return x
+        c = self.draw(st.sampled_from([0, 1, 2, -1]))
+        kind = self.draw(st.sampled_from(["any", "all"]))
+        out = getattr(T, kind)(T.gt(x.var, c))
+        return self.add(out, (), True, f"T.{kind}(T.gt({x.name}, {c}))")
+
+    # -- scan ---------------------------------------------------------------------------
+    def scan(self):
+        if self.depth >= 2 or self.root.n_scans >= MAX_SCANS:
+            return None
+        self.root.n_scans += 1
+        return ScanBuilder(self).build()
+
+
+def _value_of(root, variable):
+    """The value of a root input variable (symbolic slice bounds), or None."""
+    if variable is None or isinstance(variable, int):
+        return variable
+    for v, value in zip(root.inputs, root.values):
+        if v is variable:
+            return int(value)
+    raise AssertionError("not an input")
+
+
+class ScanBuilder:
+    """Draws one scan call: its sequences, states, outputs, non_sequences, n_steps,
+    until and shared updates, and a body built by a child Builder inside `fn`."""
+
+    def __init__(self, parent):
+        self.parent, self.root, self.draw = parent, parent.root, parent.draw
+
+    def coin(self, p=0.5):
+        return self.parent.coin(p)
+
+    def build(self):
+        d, p = self.draw, self.parent
+        self.fn_name = self.root.fresh("fn")
+        n_states = d(st.integers(0, 2))
+        n_plain = d(st.integers(0 if n_states else 1, 2))
+        self.min_steps = 1 if n_plain and not ZERO_STEP_OUTPUTS else 0
+        self.sequences = [self.sequence() for _ in range(d(st.integers(0, 2)))]
+        usable = min((len_ - span for _, _, len_, span, _ in self.sequences), default=None)
+        how = d(st.sampled_from(["none", "const", "sym"])) if self.sequences else d(st.sampled_from(["const", "sym"]))
+        if how == "none":
+            self.n, self.n_steps, self.n_text = usable, None, "None"
+        else:
+            self.n = d(st.integers(self.min_steps, 4 if usable is None else usable))
+            if how == "const":
+                self.n_steps, self.n_text = self.n, repr(self.n)
+            else:
+                e = p.int_input(self.n)
+                self.n_steps, self.n_text = e.var, e.name
+        self.go_backwards = self.coin(0.3)
+        self.states = [self.state() for _ in range(n_states)]
+        roles = [("state", i) for i in range(len(self.states))] + [("plain", i) for i in range(n_plain)]
+        self.roles = d(st.permutations(roles))
+        self.has_until = self.coin(0.25)
+        self.update_targets = []
+        free = [e for _, _, e in self.root.shared if e.name not in self.root.claimed]
+        if free and p.depth == 0 and self.coin(0.4):
+            # (an update made in a nested scan would have to be returned by the outer fn)
+            self.update_targets = d(st.lists(st.sampled_from(free), min_size=1, unique_by=id))
+            self.root.claimed.update(e.name for e in self.update_targets)
+        passable = [e for e in p.pool if all(e is not u for u in self.update_targets)]
+        self.non_sequences = d(st.lists(st.sampled_from(passable), max_size=2, unique_by=id)) if passable else []
+        self.kind = self.choose_kind(how)
+        return self.call()
+
+    def choose_kind(self, how):
+        d = self.draw
+        kinds = ["scan"]
+        if how == "none" and not self.states and not self.has_until:
+            kinds += ["map"] * 3
+        if how == "none" and self.sequences and self.n >= 1:
+            kinds += ["reduce", "foldl", "foldr"]
+        kind = d(st.sampled_from(kinds))
+        if kind == "foldr":
+            self.go_backwards = True
+        if kind == "foldl":
+            self.go_backwards = False
+        return kind
+
+    def sequence(self):
+        """(Expr, taps, length, span, how written)."""
+        d, p = self.draw, self.parent
+        taps = d(st.lists(st.integers(-3, 3), min_size=1, max_size=3, unique=True))
+        span = max(max(taps), 0) - min(min(taps), 0)
+        need = span + self.min_steps
+        x = p.operand(where=lambda e: e.ndim >= 1 and e.shape[0] >= need) if self.coin(0.4) else None
+        if x is None:
+            shape, flags = p.draw_shape(d(st.sampled_from([1, 2, 0])))
+            length = need + d(st.integers(0, 3))
+            x = p.new_input(shape=(length,) + shape, flags=(length == 1 and self.coin(0.3),) + flags)
+        if taps == [0] and self.coin():
+            how = "plain"
+        elif len(taps) == 1 and self.coin():
+            how = "int"
+        else:
+            how = "dict"
+        return x, taps, x.shape[0], span, how
+
+    def state(self):
+        """(initial Expr or Python scalar, taps, row shape, row broadcastable, dtype, how, exact)."""
+        d, p = self.draw, self.parent
+        taps = d(st.lists(st.integers(-3, -1), min_size=1, max_size=2, unique=True))
+        rows = -min(taps)
+        if taps == [-1]:  # the initial value is one step (with any other taps, a block of rows)
+            if self.coin(0.15):
+                init = d(st.sampled_from([0.0, 1, 0.5]))
+                dtype = "float64" if isinstance(init, float) else "int64"
+                row, flags, exact = (), (), True
+            else:
+                init = p.operand() if self.coin(0.5) else None
+                init = init or p.new_input()
+                dtype, row, flags, exact = init.dtype, init.shape, init.bcast, init.exact
+            how = "plain" if self.coin(0.7) else "dict"
+        else:
+            init = p.operand(where=lambda e: e.ndim >= 1 and e.shape[0] >= rows) if self.coin(0.4) else None
+            if init is None:
+                shape, flags = p.draw_shape(d(st.sampled_from([1, 0, 2])))
+                length = rows + d(st.integers(0, 1))
+                init = p.new_input(shape=(length,) + shape, flags=(length == 1 and self.coin(0.3),) + flags)
+            dtype, row, flags, exact = init.dtype, init.shape[1:], init.bcast[1:], init.exact
+            how = "dict"
+        exact = exact and self.coin(0.6)
+        return init, taps, tuple(row), tuple(flags), dtype, how, exact
+
+    # -- the call ------------------------------------------------------------------------
+    def sequence_arg(self, x, taps, how):
+        if how == "plain":
+            return x.var, x.name
+        if how == "int":
+            return dict(input=x.var, taps=taps[0]), f"dict(input={x.name}, taps={taps[0]})"
+        return dict(input=x.var, taps=taps), f"dict(input={x.name}, taps={taps})"
+
+    def state_arg(self, init, taps, how):
+        v, text = (init.var, init.name) if isinstance(init, Expr) else (init, repr(init))
+        if how == "plain":
+            return v, text
+        return dict(initial=v, taps=taps), f"dict(initial={text}, taps={taps})"
+
+    def call(self):
+        p, d = self.parent, self.draw
+        seq_args = [self.sequence_arg(x, taps, how) for x, taps, _, _, how in self.sequences]
+        info_args = []
+        for role, i in self.roles:
+            if role == "state":
+                init, taps, _, _, _, how, _ = self.states[i]
+                info_args.append(self.state_arg(init, taps, how))
+            else:
+                info_args.append(d(st.sampled_from([(None, "None"), ({}, "{}")])))
+        self.body_result = None
+        kwargs = {}
+        texts = []
+        if self.kind in ("scan", "map", "reduce"):
+            texts.append(f"go_backwards={self.go_backwards}")
+            kwargs["go_backwards"] = self.go_backwards
+        non_seqs = [e.var for e in self.non_sequences]
+        ns_text = f"[{', '.join(e.name for e in self.non_sequences)}]"
+        seqs = [a for a, _ in seq_args]
+        seqs_text = f"[{', '.join(t for _, t in seq_args)}]"
+        infos = [a for a, _ in info_args]
+        infos_text = f"[{', '.join(t for _, t in info_args)}]"
+        if self.kind == "scan":
+            return_list = self.coin(0.3)
+            result, updates = loopc.scan(self.fn, sequences=seqs, outputs_info=infos, non_sequences=non_seqs,
+                                         n_steps=self.n_steps, return_list=return_list, **kwargs)
+            call = (f"loopc.scan({self.fn_name}, sequences={seqs_text}, outputs_info={infos_text}, "
+                    f"non_sequences={ns_text}, n_steps={self.n_text}, return_list={return_list}, {texts[0]})")
+        elif self.kind == "map":
+            result, updates = loopc.map(self.fn, seqs, non_sequences=non_seqs, **kwargs)
+            call = f"loopc.map({self.fn_name}, {seqs_text}, non_sequences={ns_text}, {texts[0]})"
+        else:
+            fn = getattr(loopc, self.kind)
+            result, updates = fn(self.fn, seqs, infos, non_seqs, **kwargs)
+            extra = f", {texts[0]}" if texts else ""
+            call = f"loopc.{self.kind}({self.fn_name}, {seqs_text}, {infos_text}, {ns_text}{extra})"
+        outs = result if isinstance(result, (list, tuple)) else [result]
+        assert len(outs) == len(self.roles), (len(outs), self.roles)
+        res_name = self.root.fresh("r")
+        p.lines.extend(self.fn_lines)
+        p.lines.append(f"{res_name}, {res_name}_updates = {call}")
+        if isinstance(result, (list, tuple)):
+            p.lines.append(f"{res_name} = list({res_name})")
+        else:
+            p.lines.append(f"{res_name} = [{res_name}]")
+        targets = {t.var for t in self.update_targets}
+        for target, exact in zip(self.update_targets, self.update_exact):
+            new = updates[target.var]
+            self.root.updates.append((target, Expr(new, target.shape, f"{res_name}_updates[{target.name}]", exact)))
+        rngs = [rng for rng in updates if rng not in targets]
+        assert not rngs or p.depth == 0, "random updates of a nested scan"
+        for k, rng in enumerate(rngs):
+            self.root.rng_updates.append((Expr(rng, (), f"list({res_name}_updates)[{k}]"),
+                                          Expr(updates[rng], (), f"list({res_name}_updates.values())[{k}]")))
+        return self.results(outs, res_name)
+
+    def results(self, outs, res_name):
+        """Add the scan's outputs to the parent's pool (and to the case's outputs)."""
+        p = self.parent
+        last = None
+        length = None if self.has_until else self.n
+        reduced = self.kind in ("reduce", "foldl", "foldr")
+        for k, ((role, i), out) in enumerate(zip(self.roles, outs)):
+            row, exact = self.out_rows[(role, i)]
+            shape = row if reduced else (None if length is None else (length,) + row)
+            name = f"{res_name}[{k}]"
+            if shape is None:
+                if p.depth == 0:
+                    self.root.extra_outputs.append(Expr(out, None, name, exact))
+                last = p.add(out.shape[0], (), True, f"{name}.shape[0]")
+                if out.dtype in DISCRETE:
+                    last = p.add(T.sum(out, axis=0), row, exact, f"T.sum({name}, axis=0)")
+                continue
+            last = p.add(out, shape, exact, name)
+        return last
+
+    # -- the body -----------------------------------------------------------------------
+    def fn(self, *args):
+        p, d = self.parent, self.draw
+        child = Builder(self.root, [e for e in p.pool if e.shape is not None and self.capturable(e)], p.depth + 1)
+        for k, e in enumerate(child.pool):
+            if any(e.var is t.var for t in self.update_targets) and e.dtype not in DISCRETE:
+                # its value changes from step to step: as exact as its update, which is not known yet
+                child.pool[k] = Expr(e.var, e.shape, e.name, False)
+        args, arg_names = list(args), []
+        for x, taps, _, _, _ in self.sequences:
+            for k in taps:
+                arg_names.append(self.arg(child, args, x.shape[1:], x.exact, f"{x.name}_t{k}".replace("-", "m")))
+        state_taps = {}
+        for i in [i for role, i in self.roles if role == "state"]:  # in the order of outputs_info
+            _, taps, row, _, _, _, exact = self.states[i]
+            state_taps[i] = [self.arg(child, args, row, exact, f"st{i}_tm{-k}") for k in taps]
+            arg_names.extend(state_taps[i])
+        for e in self.non_sequences:
+            arg_names.append(self.arg(child, args, e.shape, e.exact, f"{e.name}_ns"))
+        assert not args
+        child.grow(d(st.integers(1, 4)))
+        self.out_rows, returned = {}, []
+        for role, i in self.roles:
+            if role == "state":
+                current = d(st.sampled_from(state_taps[i][::-1]))
+                want_exact = self.states[i][6]
+                same = [e for e in child.pool if e.var.type == current.var.type and e.shape == current.shape
+                        and (e.exact or not want_exact)]
+                if self.coin(0.15):
+                    new = d(st.sampled_from(same))  # a tap (or any value of the state's type) as is
+                else:
+                    new = child.update_of(current, want_exact)
+                self.out_rows[(role, i)] = (self.states[i][2], want_exact)
+                assert new.exact or not want_exact
+            else:
+                new = child.operand()
+                self.out_rows[(role, i)] = (new.shape, new.exact)
+            returned.append(new)
+        ret_text = [f"[{', '.join(e.name for e in returned)}]"]
+        ret = [[e.var for e in returned]]
+        if len(returned) == 1 and self.coin(0.3):
+            ret, ret_text = [returned[0].var], [returned[0].name]
+        self.update_exact = []
+        if self.update_targets:
+            targets = [next(e for e in child.pool if e.var is t.var) for t in self.update_targets]
+            news = [child.new_shared_value(target) for target in targets]
+            self.update_exact = [new.exact for new in news]
+            ret.append({t.var: new.var for t, new in zip(self.update_targets, news)})
+            ret_text.append("{" + ", ".join(f"{t.name}: {new.name}" for t, new in zip(self.update_targets, news)) + "}")
+        if self.has_until:
+            cond = child.condition()
+            ret.append(loopc.until(cond.var))
+            ret_text.append(f"loopc.until({cond.name})")
+        params = ", ".join(e.name for e in arg_names)
+        self.fn_lines = [f"def {self.fn_name}({params}):"] + ["    " + line for line in child.lines]
+        self.fn_lines.append(f"    return {', '.join(ret_text)}")
+        return tuple(ret) if len(ret) > 1 else ret[0]
+
+    def capturable(self, e):
+        """Whether fn may use `e` without passing it. Not a value drawn outside the body:
+        its draw would move into the body (redrawn each step) while a draw outside stays,
+        two uses of one random state, which loopc does not support yet (see
+        tests/test_regressions.py::test_a_random_state_used_twice_gives_both_uses_the_same_numbers)."""
+        return not any(isinstance(node.op, RandomOp) for node in toposort([e.var]))
+
+    def arg(self, child, args, shape, exact, name):
+        v = args.pop(0)
+        e = Expr(v, tuple(shape), name.replace(" ", "_"), exact)
+        child.pool.append(e)
+        return e
+
+
+# -- whole cases -----------------------------------------------------------------------
+
+def _finish(root, builder, extra_outputs=(), error=None, fault=None):
+    d = root.draw
+    candidates = [e for e in builder.pool if e.shape is not None]
+    n_out = d(st.integers(1, 3))
+    outputs = [candidates[-1]] + [d(st.sampled_from(candidates)) for _ in range(n_out - 1)]
+    outputs += root.extra_outputs + list(extra_outputs)
+    for _, _, e in root.shared:
+        if e.name not in root.claimed and d(st.booleans()):
+            root.claimed.add(e.name)
+            root.updates.append((e, builder.new_shared_value(e)))
+    lines = ["import numpy as np", "import loopc", "import loopc.tensor as T",
+             "from loopc.tensor.shared_randomstreams import RandomStreams", ""]
+    lines += root.input_lines + [""] + builder.lines
+    names = [e.name for e in outputs]
+    updates = ", ".join(f"({sh.name}, {new.name})" for sh, new in root.updates + root.rng_updates)
+    inputs = ", ".join(root.input_names)
+    lines.append(f"f = loopc.function([{inputs}], [{', '.join(names)}], updates=[{updates}], "
+                 "on_unused_input='ignore')")
+    lines.append(f"print(f({', '.join(name + '_value' for name in root.input_names)}))")
+    layouts = [d(st.sampled_from(LAYOUTS)) for _ in root.values]
+    if any(how != "C" for how in layouts):
+        lines.append(f"# input layouts (see relayout): {layouts}")
+    if fault:
+        lines.insert(0, f"# fault: {fault}, expected {error.__name__}")
+    rngs = [(rng, copy.deepcopy(rng.get_value())) for rs in root.streams for rng, _ in rs.state_updates]
+    return Case(list(root.inputs), list(root.values), outputs, root.updates + root.rng_updates,
+                [(sv, value) for sv, value, _ in root.shared], "\n" + "\n".join(lines), error, fault, layouts,
+                rngs)
+
+
+def _start(draw, steps):
+    root = Root(draw)
+    b = Builder(root)
+    for _ in range(draw(st.integers(1, 3))):
+        b.new_input()
+    for _ in range(draw(st.integers(0, 3))):
+        b.new_shared()
+    b.grow(steps)
+    return root, b
+
+
+@st.composite
+def cases(draw, max_steps=6):
+    """A legal case: runs in every mode and gives the same numbers."""
+    root, b = _start(draw, draw(st.integers(1, max_steps)))
+    return _finish(root, b)
+
+
+@st.composite
+def scan_cases(draw):
+    """A legal case built around at least one scan."""
+    root = Root(draw)
+    b = Builder(root)
+    for _ in range(draw(st.integers(1, 2))):
+        b.new_input()
+    if draw(st.booleans()):
+        b.new_shared()
+    b.grow(draw(st.integers(0, 2)))
+    b.scan()
+    b.grow(draw(st.integers(0, 2)))
+    return _finish(root, b)
+
+
+# -- failing cases ------------------------------------------------------------------------
+
+FAULTS = ("elemwise_shape", "dot_shape", "initial_rows", "sequence_short", "negative_n_steps",
+          "index_bounds", "empty_max", "body_shape", "reshape_size", "update_shape", "take_bounds",
+          "nested_index")
+
+
+@st.composite
+def failing_cases(draw):
+    """A small legal case plus one fault; `case.error` is the class a call must raise."""
+    root, b = _start(draw, draw(st.integers(0, 3)))
+    fault = draw(st.sampled_from(FAULTS))
+    out, error = FAULT_BUILDERS[fault](b)
+    if fault == "update_shape":
+        return _finish(root, b, [], error, fault)
+    return _finish(root, b, [out], error, fault)
+
+
+def _two_lengths(draw):
+    m = draw(st.integers(2, 4))
+    n = draw(st.integers(0, 4).filter(lambda k: k not in (1, m)))
+    return m, n
+
+
+def _fault_elemwise(b):
+    m, n = _two_lengths(b.draw)
+    x = b.new_input("float64", (m,))
+    y = b.new_input(b.draw(st.sampled_from(DTYPES)), (n,))
+    return b.add(x.var + y.var, (m,), True, f"({x.name} + {y.name})"), ShapeError
+
+
+def _fault_update(b):
+    m, n = _two_lengths(b.draw)
+    value = np.zeros(m)
+    name = b.root.fresh("s")
+    sv = loopc.shared(value, name=name)
+    b.root.input_lines.append(f"{name} = loopc.shared({src(value)}, name={name!r})")
+    e = Expr(sv, (m,), name, True)
+    b.root.shared.append((sv, value, e))
+    b.root.claimed.add(name)
+    y = b.new_input("float64", (n,))
+    new = b.add(sv + y.var, (m,), True, f"({name} + {y.name})")
+    b.root.updates.append((e, new))
+    return None, ShapeError
+
+
+def _fault_dot(b):
+    m, n = _two_lengths(b.draw)
+    x = b.new_input("float64", (2, m))
+    y = b.new_input(b.draw(st.sampled_from(["float64", "int64"])), (n,) + ((3,) if b.coin() else ()))
+    return b.add(T.dot(x.var, y.var), (2,) + y.shape[1:], True, f"T.dot({x.name}, {y.name})"), ShapeError
+
+
+def _fault_initial_rows(b):
+    taps = b.draw(st.sampled_from([[-2, -1], [-3], [-1, -3], [-2]]))
+    rows = -min(taps)
+    init = b.new_input("float64", (b.draw(st.integers(0, rows - 1)), 2))
+    out, _ = loopc.scan(lambda *a: a[0] + a[-1], outputs_info=[dict(initial=init.var, taps=taps)], n_steps=2)
+    return b.add(out, (2, 2), True,
+                 f"loopc.scan(lambda *a: a[0] + a[-1], outputs_info=[dict(initial={init.name}, taps={taps})], "
+                 f"n_steps=2)[0]"), ScanError
+
+
+def _fault_sequence_short(b):
+    d = b.draw
+    taps = d(st.sampled_from([[0], [-1, 1], [2], [-2, 0]]))
+    span = max(max(taps), 0) - min(min(taps), 0)
+    usable = d(st.integers(0, 3))
+    x = b.new_input("float64", (usable + span, 2))
+    n = usable + d(st.integers(1, 2))
+    n_steps = b.int_input(n) if b.coin() else None
+    out, _ = loopc.scan(lambda *a: a[0] * 2, sequences=[dict(input=x.var, taps=taps)],
+                        n_steps=n if n_steps is None else n_steps.var, go_backwards=b.coin())
+    text = f"loopc.scan(lambda *a: a[0] * 2, sequences=[dict(input={x.name}, taps={taps})], n_steps=...)[0]"
+    return b.add(out, (n, 2), True, text), ScanError
+
+
+def _fault_negative_n_steps(b):
+    n = b.int_input(b.draw(st.integers(-3, -1)))
+    out, _ = loopc.scan(lambda h: h + 1, outputs_info=[np.float64(0)], n_steps=n.var)
+    return b.add(out, (0,), True, f"loopc.scan(lambda h: h + 1, outputs_info=[np.float64(0)], "
+                                   f"n_steps={n.name})[0]"), ScanError
+
+
+def _fault_index(b):
+    d = b.draw
+    n = d(st.integers(0, 3))
+    x = b.new_input(d(st.sampled_from(DTYPES)), (n, 2))
+    i = b.int_input(d(st.sampled_from([n, n + 1, -n - 1, -n - 5])))
+    return b.add(x.var[i.var], (2,), True, f"{x.name}[{i.name}]"), LoopcIndexError
+
+
+def _fault_empty_max(b):
+    d = b.draw
+    x = b.new_input(d(st.sampled_from(DTYPES)), (0, 2))
+    kind = d(st.sampled_from(["max", "min", "argmax", "argmin"]))
+    axis = d(st.sampled_from([0, None]))
+    shape = (2,) if axis == 0 else ()
+    return b.add(getattr(T, kind)(x.var, axis=axis), shape, True, f"T.{kind}({x.name}, axis={axis})"), LoopcValueError
+
+
+def _fault_body_shape(b):
+    m, n = _two_lengths(b.draw)
+    x = b.new_input("float64", (b.draw(st.integers(1, 3)), m))
+    w = b.new_input("float64", (n,))
+    out, _ = loopc.scan(lambda row: T.tanh(row * w.var), sequences=[x.var])
+    return b.add(out, (x.shape[0], m), True,
+                 f"loopc.scan(lambda row: T.tanh(row * {w.name}), sequences=[{x.name}])[0]"), ShapeError
+
+
+def _fault_reshape(b):
+    d = b.draw
+    n = d(st.integers(0, 4))
+    x = b.new_input(d(st.sampled_from(DTYPES)), (n,))
+    k = d(st.integers(0, 5).filter(lambda k: k != n))
+    return b.add(T.reshape(x.var, (k,)), (k,), True, f"T.reshape({x.name}, ({k},))"), ShapeError
+
+
+def _fault_take(b):
+    d = b.draw
+    n = d(st.integers(0, 3))
+    x = b.new_input(d(st.sampled_from(DTYPES)), (n, 2))
+    picks = np.array([0 if n else 1, d(st.sampled_from([n, n + 2, -n - 1]))], dtype="int64")
+    v = b.new_input("int64", (2,), (False,), picks)
+    if b.coin():
+        return b.add(x.var[v.var], (2, 2), True, f"{x.name}[{v.name}]"), LoopcIndexError
+    return b.add(T.set_subtensor(x.var[v.var], 1), (n, 2), True, f"T.set_subtensor({x.name}[{v.name}], 1)"), \
+        LoopcIndexError
+
+
+def _fault_nested_index(b):
+    """An index out of bounds two scans deep, on the first step."""
+    d = b.draw
+    x = b.new_input("float64", (d(st.integers(1, 3)), 2, 3))
+    i = b.int_input(d(st.sampled_from([3, -4, 7])))
+
+    def inner(v):
+        return v[i.var] * 2
+
+    def outer(m):
+        out, _ = loopc.scan(inner, sequences=[m])
+        return out
+    out, _ = loopc.scan(outer, sequences=[x.var])
+    text = (f"loopc.scan(lambda m: loopc.scan(lambda v: v[{i.name}] * 2, sequences=[m])[0], "
+            f"sequences=[{x.name}])[0]")
+    return b.add(out, (x.shape[0], 2), True, text), LoopcIndexError
+
+
+FAULT_BUILDERS = {
+    "elemwise_shape": _fault_elemwise, "dot_shape": _fault_dot, "initial_rows": _fault_initial_rows,
+    "sequence_short": _fault_sequence_short, "negative_n_steps": _fault_negative_n_steps,
+    "index_bounds": _fault_index, "empty_max": _fault_empty_max, "body_shape": _fault_body_shape,
+    "reshape_size": _fault_reshape, "update_shape": _fault_update, "take_bounds": _fault_take,
+    "nested_index": _fault_nested_index,
+}

@@ -1,0 +1,231 @@
+"""Differential tests (issue 8): random graphs from tests/strategies.py give the
+same results in every mode, with and without the optimizer, and random faulty
+calls fail alike in every mode.
+
+- The oracle is the reference evaluator (mode REFERENCE) on the unoptimized graph.
+  It is compared with REFERENCE on the optimized graph, PY with and without the
+  optimizer and, in the `numba` tests, NUMBA on the optimized graph.
+- Tolerance: a value the generator marks exact must be equal bit for bit (NaN
+  equal to NaN, -0.0 to 0.0); integers and bools are always exact. An inexact
+  float (transcendental math, float sums and dot products: a few ulp apart
+  between NumPy's SIMD loops, libm and BLAS) must have its NaNs in the same
+  places and the rest within `TOLERANCE` (rtol, atol) of its dtype, or of
+  float32 when float32 math went into it. Every value must also have the dtype
+  of its variable and the shape the generator expects.
+- Every call also runs twice from the same state with the same results, leaves
+  its input arrays unchanged and returns no output that shares memory with an
+  input or a shared variable.
+- A faulty call raises the same loopc error class in every mode (the one the
+  fault calls for), and leaves every shared variable (random states too) as it was.
+
+When an optimized mode disagrees, the message names the first pass after which
+the reference evaluator's results change (`first_bad_stage`), or the backend.
+
+Numba compiles cost 0.3-2 s each, so the NUMBA tests draw fewer examples; the
+counts per profile (LOOPC_HYPOTHESIS_PROFILE, see tests/conftest.py) are in
+`EXAMPLES`. A failure prints the case as Python source that rebuilds it.
+"""
+import contextlib
+import copy
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import loopc
+from loopc.errors import LoopcError
+from loopc.reference import evaluate
+from strategies import cases, failing_cases, scan_cases
+
+PROFILE = os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci")
+EXAMPLES = {
+    "ci": {"agree": 300, "agree_numba": 80, "fail": 120, "fail_numba": 30},
+    "long": {"agree": 5000, "agree_numba": 1000, "fail": 2000, "fail_numba": 300},
+}[PROFILE if PROFILE in ("ci", "long") else "ci"]
+
+TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (1e-4, 1e-6)}  # (rtol, atol) of inexact floats
+
+ORACLE = ("REFERENCE", False)
+MODES = [("REFERENCE", True), ("PY", True), ("PY", False)]
+NUMBA_MODES = MODES + [("NUMBA", True)]
+
+
+@contextlib.contextmanager
+def optimizer(enabled):
+    saved = loopc.config.optimizer
+    loopc.config.optimizer = "fast_run" if enabled else "None"
+    try:
+        yield
+    finally:
+        loopc.config.optimizer = saved
+
+
+def compile_case(case, mode, optimize):
+    with optimizer(optimize):
+        return loopc.function(case.inputs, [e.var for e in case.outputs],
+                              updates=[(sh.var, new.var) for sh, new in case.updates],
+                              mode=mode, on_unused_input="ignore")
+
+
+def call(case, f):
+    """Outputs then the value of every shared variable after the call.
+
+    The call runs twice from the same state and must give the same results; the
+    inputs' arrays must come back unchanged, and no output may share memory with
+    an input or a shared variable's value (the caller owns what it gets)."""
+    first = _call_once(case, f)
+    kept = [np.array(r, copy=True) for r in first]
+    second = _call_once(case, f)
+    for k, (a, b, c) in enumerate(zip(kept, first, second)):
+        assert np.array_equal(a, c, equal_nan=a.dtype.kind == "f"), f"result {k} differs on a second call"
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f"a second call changed result {k} of the first"
+    return first
+
+
+def _call_once(case, f):
+    case.reset_shared()
+    args = case.arguments()
+    try:
+        outs = f(*args)
+    finally:
+        for arg, value in zip(args, case.values):
+            assert np.array_equal(arg, value, equal_nan=arg.dtype.kind == "f"), "a call changed its input"
+    owned = args + [sv.container[0] for sv, _ in case.shared]
+    for k, out in enumerate(outs):
+        assert not any(np.may_share_memory(out, a) for a in owned), \
+            f"output {k} shares memory with an input or a shared variable"
+    return list(outs) + [sv.get_value() for sv, _ in case.shared]
+
+
+def expectations(case):
+    """(dtype, shape or None, exact, tolerance) of each result of `call`."""
+    updated = {sh.var: new for sh, new in case.updates}
+    results = [(e.var.dtype, e.shape, e.exact, tolerance(e.var)) for e in case.outputs]
+    for sv, value in case.shared:
+        new = updated.get(sv)
+        results.append((sv.dtype, value.shape, True if new is None else new.exact,
+                        tolerance(sv if new is None else new.var)))
+    return results
+
+
+def tolerance(var):
+    """(rtol, atol) for an inexact value: float32's when float32 math went into it
+    (a float32 tanh cast to float64 is as far off as the float32 was)."""
+    seen, stack = set(), [var]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if getattr(v.type, "dtype", None) == "float32":
+            return TOLERANCE["float32"]
+        if v.owner is not None:
+            stack.extend(v.owner.inputs)
+            body = getattr(v.owner.op, "body", None)  # a scan: its body computes it too
+            stack.extend(body.outputs if body is not None else [])
+    return TOLERANCE.get(var.dtype)
+
+
+def check_same(label, want, got, dtype, exact, tol):
+    want, got = np.asarray(want), np.asarray(got)
+    assert got.dtype.name == dtype, f"{label}: dtype {got.dtype.name}, expected {dtype}"
+    assert got.shape == want.shape, f"{label}: shape {got.shape}, the reference gives {want.shape}"
+    if exact or dtype not in TOLERANCE:
+        same = np.array_equal(want, got, equal_nan=dtype in TOLERANCE)
+        assert same, f"{label} differs (exact):\nreference: {want!r}\ngot:       {got!r}"
+        return
+    assert np.array_equal(np.isnan(want), np.isnan(got)), \
+        f"{label}: NaNs in other places:\nreference: {want!r}\ngot:       {got!r}"
+    rtol, atol = tol
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True, err_msg=label)
+
+
+def check_case(case, modes):
+    want = call(case, compile_case(case, *ORACLE))
+    for k, (result, (dtype, shape, _, _)) in enumerate(zip(want, expectations(case))):
+        result = np.asarray(result)
+        assert result.dtype.name == dtype, f"result {k}: dtype {result.dtype.name}, expected {dtype}"
+        if shape is not None:
+            assert result.shape == shape, f"result {k}: shape {result.shape}, expected {shape}"
+    for mode, optimize in modes:
+        f = compile_case(case, mode, optimize)
+        got = call(case, f)
+        assert len(got) == len(want)
+        try:
+            for k, (w, g, (dtype, _, exact, tol)) in enumerate(zip(want, got, expectations(case))):
+                check_same(f"{mode} (optimizer {'on' if optimize else 'off'}), result {k}", w, g, dtype, exact, tol)
+        except AssertionError as exc:
+            if not optimize:
+                raise
+            raise AssertionError(f"{exc}\n(the reference evaluator's outputs first differ {first_bad_stage(case, f, want)})") \
+                from None
+
+
+def first_bad_stage(case, f, want):
+    """Where the passes went wrong: the first stage of `f` whose graph, run by the reference
+    evaluator, gives outputs other than `want`."""
+    n = len(case.outputs)
+    position = {sv: n + k for k, (sv, _) in enumerate(case.shared)}
+    # graph outputs: the function's outputs, then the new values of its updates
+    slots = list(range(n)) + [position.get(sv) for sv, _ in f.updates]
+    for name, graph in f.stages:
+        case.reset_shared()
+        values = case.arguments() + [copy.deepcopy(sv.container[0]) for sv in f.shared]
+        try:
+            got = evaluate(graph, values)
+        except Exception as exc:  # noqa: BLE001 -- reported, not handled
+            return f"after pass {name!r} (it raises {exc!r})"
+        pairs = [(np.asarray(want[k]), np.asarray(g)) for k, g in zip(slots, got) if k is not None]
+        if not all(np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in pairs):
+            return f"after pass {name!r}"
+    return "in no stage: the backend itself"
+
+
+def same_state(a, b):
+    sa, sb = a.get_state(), b.get_state()
+    return all(np.array_equal(x, y) for x, y in zip(sa, sb))
+
+
+def check_failing(case, modes):
+    classes = {}
+    for mode, optimize in [ORACLE] + modes:
+        f = compile_case(case, mode, optimize)
+        case.reset_shared()
+        with pytest.raises(LoopcError) as info:
+            f(*case.arguments())
+        classes[(mode, optimize)] = type(info.value)
+        assert isinstance(info.value, case.error), f"{mode}: {info.value!r}, expected {case.error.__name__}"
+        for sv, value in case.shared:
+            assert np.array_equal(sv.get_value(), value), f"{mode}: a failed call changed {sv.name}"
+        for rng, state in case.rngs:
+            assert same_state(rng.get_value(), state), f"{mode}: a failed call advanced a random state"
+    assert len(set(classes.values())) == 1, f"error classes differ between modes: {classes}"
+
+
+any_case = st.one_of(cases(), scan_cases())
+
+
+@settings(max_examples=EXAMPLES["agree"])
+@given(any_case)
+def test_modes_agree(case):
+    check_case(case, MODES)
+
+
+@settings(max_examples=EXAMPLES["agree_numba"])
+@given(any_case)
+def test_modes_agree_numba(case):
+    check_case(case, NUMBA_MODES)
+
+
+@settings(max_examples=EXAMPLES["fail"])
+@given(failing_cases())
+def test_failing_calls_fail_alike(case):
+    check_failing(case, MODES)
+
+
+@settings(max_examples=EXAMPLES["fail_numba"])
+@given(failing_cases())
+def test_failing_calls_fail_alike_numba(case):
+    check_failing(case, NUMBA_MODES)

@@ -1,0 +1,148 @@
+"""Plain regression tests for the bugs the differential tests (tests/test_differential.py)
+found, one test per bug, each run in every mode."""
+import numpy as np
+import pytest
+
+import loopc
+import loopc.tensor as T
+from loopc.errors import LoopcValueError
+
+ALL_MODES = ["REFERENCE", "PY", "NUMBA"]
+
+
+@pytest.fixture
+def no_optimizer():
+    saved = loopc.config.optimizer
+    loopc.config.optimizer = "None"
+    yield
+    loopc.config.optimizer = saved
+
+
+def run(mode, inputs, outputs, *args, updates=None):
+    f = loopc.function(inputs, outputs, updates=updates, mode=mode, on_unused_input="ignore")
+    return f(*args)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_constants_holding_nan_and_inf_render_as_source(mode):
+    # The generated source spelled them `nan` and `inf`, which Python does not know.
+    x, y = T.dvector("x"), T.fscalar("y")
+    consts = T.constant(np.array([np.nan, np.inf, -np.inf]))
+    out = run(mode, [x, y], [x + consts, T.constant(np.float32("nan")) * y], np.zeros(3), np.float32(2))
+    np.testing.assert_array_equal(out[0], [np.nan, np.inf, -np.inf])
+    assert np.isnan(out[1]) and out[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_scan_state_has_the_row_shape(mode):
+    # The reference evaluator stacked no rows into an array of shape (0, 0).
+    h0 = T.dvector("h0")
+    out, _ = loopc.scan(lambda h: h * 2, outputs_info=[h0], n_steps=0)
+    result = run(mode, [h0], out, np.ones(3))
+    assert result.shape == (0, 3)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_full_slice_index_renders(mode):
+    # `x[:]` keeps no index once trailing full slices are dropped; the source read `x[]`.
+    x, y = T.dvector("x"), T.dvector("y")
+    out = run(mode, [x, y], [x[:] * 2, T.set_subtensor(x[:], y), T.inc_subtensor(x[:], y)],
+              np.arange(3.0), np.ones(3))
+    np.testing.assert_array_equal(out[0], [0, 2, 4])
+    np.testing.assert_array_equal(out[1], [1, 1, 1])
+    np.testing.assert_array_equal(out[2], [1, 2, 3])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+@pytest.mark.parametrize("kind", ["max", "min", "argmax", "argmin"])
+def test_reduction_without_identity_of_an_empty_axis_raises_a_loopc_error(mode, kind):
+    # The reference evaluator let NumPy's ValueError through.
+    x = T.dmatrix("x")
+    f = loopc.function([x], getattr(T, kind)(x, axis=0), mode=mode)
+    with pytest.raises(LoopcValueError):
+        f(np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_dot_with_a_0d_operand_is_multiply(mode):
+    # np.dot with a 0-d operand goes through BLAS scal, which makes nan * 0 = 0.
+    x, s = T.dvector("x"), T.dscalar("s")
+    out = run(mode, [x, s], [T.dot(x, s), T.dot(s, x)], np.array([np.nan, np.inf, 1.0]), 0.0)
+    for got in out:
+        np.testing.assert_array_equal(got, [np.nan, np.nan, 0.0])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_arithmetic_of_literals_and_shapes_follows_numpy(mode, no_optimizer):
+    # Unoptimized, `3 // 0` and `1.0 / 0.0` were Python operations in the generated source
+    # (ZeroDivisionError in PY) and 2**62 * 4 an int too large for Numba.
+    x = T.lvector("x")
+    outs = [T.constant(np.int64(3)) // 0, x.shape[0] // 0, T.constant(1.0) / 0.0,
+            T.constant(np.int64(2 ** 62)) * 4, T.constant(0.0) ** -1]
+    got = run(mode, [x], outs, np.zeros(2, "int64"))
+    assert [g.item() for g in got] == [0, 0, np.inf, 0, np.inf]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_until_reads_the_shared_value_of_its_step(mode):
+    # The loop stored the new shared value before testing `until`, so the test saw it.
+    flag = loopc.shared(np.array(True), name="flag")
+    x = T.dvector("x")
+    out, updates = loopc.scan(lambda v: (v, {flag: ~flag}, loopc.until(flag)), sequences=[x])
+    result = run(mode, [x], out, np.arange(3.0), updates=updates)
+    np.testing.assert_array_equal(result, [0.0])
+    assert not flag.get_value()
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_scan_shared_updates_apply_at_once(mode):
+    # The loop assigned the new shared values one by one, so a swap lost a value.
+    a = loopc.shared(np.array([1.0]), name="a")
+    b = loopc.shared(np.array([2.0]), name="b")
+    out, updates = loopc.scan(lambda: (a + 0, {a: b, b: a}), n_steps=3)
+    result = run(mode, [], out, updates=updates)
+    np.testing.assert_array_equal(result, [[1.0], [2.0], [1.0]])
+    assert (a.get_value()[0], b.get_value()[0]) == (2.0, 1.0)
+
+
+@pytest.mark.xfail(strict=True, reason="a non-recurrent scan output's row shape needs shape inference "
+                                       "over the body when no step runs; loopc has none yet (design matter)")
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_output_has_the_row_shape(mode):
+    # SPEC: n_steps == 0 yields empty outputs of the right shape. Every mode gives (0, 0).
+    x = T.dmatrix("x")
+    out, _ = loopc.scan(lambda row: row * 2, sequences=[x])
+    assert run(mode, [x], out, np.zeros((0, 3))).shape == (0, 3)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_dot_with_a_0d_float64_constant_widens_a_float32_operand(mode):
+    # The constant was a Python float in the source, so NumPy kept float32 and 1e-100 became 0.
+    x = T.fvector("x")
+    got = run(mode, [x], T.dot(x, T.constant(np.float64(1e-100))), np.ones(2, "float32"))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, [1e-100, 1e-100])
+
+
+@pytest.mark.xfail(strict=True, reason="random states are values in the IR but every draw advances the one "
+                                       "RandomState in place, so when one state feeds two draws (a draw kept "
+                                       "outside a scan and its redraw inside) the schedule decides the numbers "
+                                       "and the optimizer changes them; Theano draws both from the same state "
+                                       "(design matter: copy the state where it forks)")
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_random_state_used_twice_gives_both_uses_the_same_numbers(mode):
+    from loopc.tensor.shared_randomstreams import RandomStreams
+    d = RandomStreams(8756).uniform(size=(3,))
+    out, updates = loopc.scan(lambda: d * 2, n_steps=2)  # d is redrawn each step inside the scan
+    steps, outside = run(mode, [], [out, d], updates=updates)
+    np.testing.assert_array_equal(steps[0], outside * 2)  # both drawn from the state the call starts with
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_negative_literal_base_of_a_power(mode):
+    # The source read `-1 ** x`, which Python computes as -(1 ** x).
+    x = T.dvector("x")
+    got = run(mode, [x], [(-1) ** x, (-2.0) ** x, T.constant(-0.0) ** x], np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(got[0], [1.0, 1.0])
+    np.testing.assert_array_equal(got[1], [1.0, 4.0])
+    np.testing.assert_array_equal(got[2], [1.0, 0.0])
