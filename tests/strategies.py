@@ -970,11 +970,9 @@ class ScanBuilder:
         return tuple(ret) if len(ret) > 1 else ret[0]
 
     def capturable(self, e):
-        """Whether fn may use `e` without passing it. Not a value drawn outside the body:
-        its draw would move into the body (redrawn each step) while a draw outside stays,
-        two uses of one random state, which loopc does not support yet (see
-        tests/test_regressions.py::test_a_random_state_used_twice_gives_both_uses_the_same_numbers)."""
-        return not any(isinstance(node.op, RandomOp) for node in toposort([e.var]))
+        """Whether fn may use `e` without passing it: always (a value drawn outside the body
+        is redrawn inside it each step, while its draw outside stays)."""
+        return True
 
     def arg(self, child, args, shape, exact, name):
         v = args.pop(0)

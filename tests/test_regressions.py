@@ -124,13 +124,10 @@ def test_dot_with_a_0d_float64_constant_widens_a_float32_operand(mode):
     np.testing.assert_array_equal(got, [1e-100, 1e-100])
 
 
-@pytest.mark.xfail(strict=True, reason="random states are values in the IR but every draw advances the one "
-                                       "RandomState in place, so when one state feeds two draws (a draw kept "
-                                       "outside a scan and its redraw inside) the schedule decides the numbers "
-                                       "and the optimizer changes them; Theano draws both from the same state "
-                                       "(design matter: copy the state where it forks)")
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_a_random_state_used_twice_gives_both_uses_the_same_numbers(mode):
+    # Every draw advanced the one RandomState in place, so the schedule decided the numbers.
+    # A state read by two nodes is now copied for each reader.
     from loopc.tensor.shared_randomstreams import RandomStreams
     d = RandomStreams(8756).uniform(size=(3,))
     out, updates = loopc.scan(lambda: d * 2, n_steps=2)  # d is redrawn each step inside the scan

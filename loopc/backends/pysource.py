@@ -28,7 +28,7 @@ from ..ir.types import is_discrete, is_float, is_int
 HEADER = """\
 import math
 import numpy as np
-from loopc.backends.runtime import (objmode, draw_random, print_value, LoopcIndexError,
+from loopc.backends.runtime import (objmode, draw_random, copy_rng, print_value, LoopcIndexError,
                                     LoopcValueError, ScanError, ShapeError)
 """
 
@@ -43,6 +43,7 @@ class Renderer:
         self.used = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "print_value"}
         self.constants = []  # (name, array) of non-scalar constants, emitted as globals
         self.consumed = set()  # values some node or graph output reads (the others are dead)
+        self.readers = {}  # value -> how many nodes and graph outputs read it
 
     # -- names ------------------------------------------------------------------
     def name(self, var):
@@ -87,6 +88,8 @@ class Renderer:
     def render_nodes(self, nodes, outputs=()):
         self.consumed.update(v for node in nodes for v in node.inputs)
         self.consumed.update(outputs)
+        for var in [v for node in nodes for v in set(node.inputs)] + list(outputs):
+            self.readers[var] = self.readers.get(var, 0) + 1
         for node in nodes:
             rule = RENDER.get(node.op.name) or RENDER.get(type(node.op).__name__)
             if rule is None:
@@ -652,11 +655,23 @@ def numba_type(var):
     return base if var.ndim == 0 else f"{base}[{', '.join(':' for _ in range(var.ndim))}]"
 
 
+def own_rng(r, var, name):
+    """The slot of random state `var` to advance in place: its own, or a copy when
+    other nodes read the same state too."""
+    if r.readers.get(var, 0) <= 1:
+        return name
+    copy_name = r.fresh(f"{name}_copy")
+    with r.block(f"with objmode({copy_name}='intp'):"):
+        r.emit(f"{copy_name} = copy_rng({name})")
+    return copy_name
+
+
 @rule("RandomOp")
 def render_random(r, node, args, outs):
     rng, size, *params = args
     new_rng, sample = outs
     op = node.op
+    rng = own_rng(r, node.inputs[0], rng)
     if node.outputs[1] not in r.consumed:
         # only the advanced state is used (a draw kept for its effect on the stream): Numba
         # rejects an objmode annotation on a value that is dead after the block
@@ -761,6 +776,8 @@ class ScanRenderer:
 
     def shared_carry(self, var, init):
         name = self.r.fresh(f"{var.name or 'shared'}_cur")
+        if is_rng(var):
+            init = own_rng(self.r, var, init)
         if var.ndim and not is_rng(var):
             self.r.emit(f"{name} = np.ascontiguousarray({init})")  # one array layout across steps
         else:

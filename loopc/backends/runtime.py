@@ -4,7 +4,11 @@ Random draws and printing run in Numba's object mode (`objmode` blocks): they
 reach Python objects here. The random states a call uses are per-call copies
 placed in `RNG_SLOTS` by the function wrapper; generated code refers to them
 by slot number, so a call that fails leaves the users' states untouched.
+A draw advances its slot in place; a state that two nodes read is copied to a
+new slot first (`copy_rng`), so every reader sees the state it was given.
 """
+import copy
+
 import numpy as np
 from numba import objmode  # noqa: F401  (re-exported for generated modules)
 
@@ -16,6 +20,12 @@ RNG_SLOTS = []
 
 def draw_random(slot, dist, dtype, size, params):
     return draw(RNG_SLOTS[slot], dist, dtype, size, params)
+
+
+def copy_rng(slot):
+    """A new slot holding a copy of the state in `slot`."""
+    RNG_SLOTS.append(copy.deepcopy(RNG_SLOTS[slot]))
+    return len(RNG_SLOTS) - 1
 
 
 def print_value(message, attrs, value):

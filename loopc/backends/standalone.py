@@ -29,7 +29,7 @@ from ..ir.graph import is_rng
 from .pysource import render_function
 
 # Names a generated kernel imports from loopc.backends.runtime that the prelude provides.
-_PROVIDED = {"objmode", "print_value", "draw_random"}
+_PROVIDED = {"objmode", "print_value", "draw_random", "copy_rng"}
 
 PRELUDE = '''\
 import base64
@@ -74,6 +74,9 @@ def print_value(message, attrs, value):
 
 def draw_random(*args):
     raise NotImplementedError("random draws need loopc's RandomStreams; this module has none")
+
+
+copy_rng = draw_random
 '''
 
 RUNTIME = '''\

@@ -246,9 +246,10 @@ class Function:
         runtime.RNG_SLOTS[:] = rngs
         try:
             results = self.kernels[mode](*args)
+            table = list(runtime.RNG_SLOTS)  # copies made during the call are appended
         finally:
             runtime.RNG_SLOTS[:] = []
-        return [rngs[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
+        return [table[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
 
     def _monitor_hook(self):
         mode = self._monitor

@@ -13,6 +13,7 @@ Groups:
 - side effects: `Print`, `RandomOp` (threads an `rng` value).
 `Scan` lives in `scan.py`.
 """
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -618,6 +619,7 @@ class RandomOp(Op):
 
     def perform(self, node, inputs):
         rng, size, *params = inputs
+        rng = copy.deepcopy(rng)  # functional: the input state is left as it was
         return [rng, draw(rng, self.dist, self.dtype, size, params)]
 
 
