@@ -2,7 +2,7 @@
 `debugprint` (an indented tree of a graph, Theano style)."""
 import sys
 
-from .ir.graph import Constant, Variable
+from .ir.graph import Constant
 from .ir.ops import Print as _PrintOp
 from .ir.printer import dump  # noqa: F401
 

@@ -2,8 +2,6 @@
 `perform` (scan as a plain Python loop over its body). No code generation: it is
 the oracle the backends are tested against, and the most literal debugging mode.
 """
-import numpy as np
-
 from .ir.graph import Constant, SharedVariable
 
 

@@ -44,8 +44,6 @@ from hypothesis.extra import numpy as hnp
 import loopc
 import loopc.tensor as T
 from loopc.errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ScanError, ShapeError
-from loopc.ir.graph import toposort
-from loopc.ir.ops import RandomOp
 from loopc.tensor.shared_randomstreams import RandomStreams
 
 DTYPES = ("float64", "int64", "float32", "int32", "bool")

@@ -21,8 +21,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import ops as O
-from ..ir.graph import Constant, SharedVariable, is_rng
-from ..ir.scan import Scan
+from ..ir.graph import Constant, is_rng
 from ..ir.types import is_discrete, is_float, is_int
 
 HEADER = """\

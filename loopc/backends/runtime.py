@@ -9,7 +9,6 @@ new slot first (`copy_rng`), so every reader sees the state it was given.
 """
 import copy
 
-import numpy as np
 from numba import objmode  # noqa: F401  (re-exported for generated modules)
 
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ScanError, ShapeError  # noqa: F401

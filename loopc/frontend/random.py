@@ -8,10 +8,9 @@ the variables are made. Each draw replaces its state with the advanced one
 import numpy as np
 
 from ..config import config
-from ..ir.ops import RandomOp
+from ..ir.ops import MakeVector, RandomOp
 from .shared import shared
-from .tensor import as_tensor_variable, cast, shape as shape_of
-from ..ir.ops import MakeVector
+from .tensor import as_tensor_variable, cast
 
 
 class RandomStreams:

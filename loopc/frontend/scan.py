@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import config
 from ..errors import LoopcTypeError, ScanError
-from ..ir.graph import Constant, Graph, SharedVariable, Variable, _test_values, clone_replace, is_rng, toposort
+from ..ir.graph import Constant, Graph, SharedVariable, Variable, _test_values, clone_replace, toposort
 from ..ir.ops import DimShuffle, Elemwise, RandomOp, ShapeI
 from ..ir.scan import Scan, step_type
 from .tensor import as_tensor_variable, cast, constant

@@ -19,7 +19,7 @@ from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError
 from ..ir.graph import Constant, SharedVariable, Variable
 from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange, Concatenate,
                       DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector, Reduce, Reshape, Shape,
-                      ShapeI, Subtensor, sum_dtype)
+                      ShapeI, Subtensor)
 from ..ir.types import TensorType, as_dtype, float_of, is_discrete, is_float, is_int, upcast
 
 # Theano's class names, for isinstance checks in user code.

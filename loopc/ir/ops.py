@@ -15,7 +15,7 @@ Groups:
 """
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

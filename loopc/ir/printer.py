@@ -15,7 +15,7 @@ inputs, ending in `yield`.
 """
 import numpy as np
 
-from .graph import Constant, SharedVariable
+from .graph import Constant
 from .types import SHORT
 
 
