@@ -8,8 +8,15 @@ import os
 
 from .errors import LoopcValueError
 
+# Mode names, Theano's included, and the backend each one runs.
+MODES = {
+    "NUMBA": "NUMBA", "FAST_RUN": "NUMBA", "PY": "PY", "FAST_COMPILE": "PY",
+    "DEBUG": "DEBUG", "DebugMode": "DEBUG", "DEBUG_MODE": "DEBUG", "CUDA": "CUDA",
+    "REFERENCE": "REFERENCE",
+}
+
 _CHOICES = {
-    "mode": None,  # checked by loopc.frontend.function.resolve_mode
+    "mode": tuple(MODES),
     "floatX": ("float64", "float32"),
     "compute_test_value": ("off", "ignore", "warn", "raise"),
     "optimizer": ("fast_run", "None", "fast_compile"),

@@ -9,17 +9,12 @@ import warnings
 
 import numpy as np
 
-from ..config import config
+from ..config import MODES, config
 from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
 from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
 from ..ir.printer import format_graph
 from .tensor import as_tensor_variable, cast
 
-MODE_ALIASES = {
-    "NUMBA": "NUMBA", "FAST_RUN": "NUMBA", "PY": "PY", "FAST_COMPILE": "PY",
-    "DEBUG": "DEBUG", "DebugMode": "DEBUG", "DEBUG_MODE": "DEBUG", "CUDA": "CUDA",
-    "REFERENCE": "REFERENCE",
-}
 
 
 class Mode:
@@ -50,9 +45,9 @@ def resolve_mode(mode):
         mode = config.mode
     if isinstance(mode, Mode):
         return mode.name
-    if mode not in MODE_ALIASES:
-        raise LoopcValueError("unknown mode %r; loopc knows %s", mode, ", ".join(sorted(MODE_ALIASES)))
-    return MODE_ALIASES[mode]
+    if mode not in MODES:
+        raise LoopcValueError("unknown mode %r; loopc knows %s", mode, ", ".join(sorted(MODES)))
+    return MODES[mode]
 
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=False, mode=None,
