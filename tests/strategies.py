@@ -44,6 +44,8 @@ from hypothesis.extra import numpy as hnp
 import loopc
 import loopc.tensor as T
 from loopc.errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ScanError, ShapeError
+from loopc.ir.graph import toposort
+from loopc.ir.ops import RandomOp
 from loopc.tensor.shared_randomstreams import RandomStreams
 
 DTYPES = ("float64", "int64", "float32", "int32", "bool")
@@ -968,9 +970,10 @@ class ScanBuilder:
         return tuple(ret) if len(ret) > 1 else ret[0]
 
     def capturable(self, e):
-        """Whether fn may use `e` without passing it: always (a value drawn outside the body
-        is redrawn inside it each step, while its draw outside stays)."""
-        return True
+        """Whether fn may use `e` without passing it. A value drawn outside the body is
+        redrawn inside it each step (its draw outside stays); only a nested scan does not
+        capture one, because this generator threads random updates out of top-level scans only."""
+        return self.parent.depth == 0 or not any(isinstance(node.op, RandomOp) for node in toposort([e.var]))
 
     def arg(self, child, args, shape, exact, name):
         v = args.pop(0)
