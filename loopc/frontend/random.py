@@ -30,7 +30,7 @@ class RandomStreams:
         return list(self.state_updates)
 
     def gen(self, dist, size, params, dtype, ndim=None):
-        rng = shared(np.random.RandomState(int(self.gen_seedgen.randint(2 ** 30))))
+        rng = shared(np.random.RandomState(int(self.gen_seedgen.randint(2 ** 30))), name="rng")
         size_var, ndim = _size(size, ndim)
         params = [as_tensor_variable(p) for p in params]
         new_rng, sample = RandomOp(dist, dtype, ndim)(rng, size_var, *params)
