@@ -16,6 +16,15 @@ def mode(request):
     loopc.config.mode = saved
 
 
+@pytest.fixture
+def float64():
+    """Pin `config.floatX` to float64 (Theano's default), restoring it after."""
+    saved = loopc.config.floatX
+    loopc.config.floatX = "float64"
+    yield
+    loopc.config.floatX = saved
+
+
 # Every test verifies the IR after each pass (the `verify` option), and compiled
 # code goes to a cache directory of the test session's own.
 loopc.config.verify = True

@@ -13,12 +13,7 @@ from loopc.errors import LoopcError
 from loopc.tensor.shared_randomstreams import RandomStreams
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    saved = theano.config.floatX
-    theano.config.floatX = "float64"
-    yield
-    theano.config.floatX = saved
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 @contextmanager

@@ -14,12 +14,7 @@ from loopc.tensor.shared_randomstreams import RandomStreams
 RTOL = 1e-12
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    saved = theano.config.floatX
-    theano.config.floatX = "float64"
-    yield
-    theano.config.floatX = saved
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def close(got, want, rtol=RTOL, atol=1e-13):

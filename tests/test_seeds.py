@@ -26,13 +26,8 @@ SEED_EXAMPLES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """The document's numbers were printed with Theano's default floatX."""
-    saved = theano.config.floatX
-    theano.config.floatX = "float64"
-    yield
-    theano.config.floatX = saved
+# The document's numbers were printed with Theano's default floatX.
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def check(got, printed, numpy_reference=None):
