@@ -886,7 +886,11 @@ class ScanBuilder:
             self.root.updates.append((target, Expr(new, target.shape, f"{res_name}_updates[{target.name}]", exact)))
         rngs = [rng for rng in updates if rng not in targets]
         assert not rngs or p.depth == 0, "random updates of a nested scan"
-        for k, rng in enumerate(rngs):
+        taken = {r.var for r, _ in self.root.rng_updates}
+        for rng in rngs:
+            if rng in taken:
+                continue  # two scans redraw one captured value: a function takes one update per state
+            k = list(updates).index(rng)  # the reproducer's index into the whole updates dict
             self.root.rng_updates.append((Expr(rng, (), f"list({res_name}_updates)[{k}]"),
                                           Expr(updates[rng], (), f"list({res_name}_updates.values())[{k}]")))
         return self.results(outs, res_name)
