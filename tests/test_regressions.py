@@ -143,3 +143,12 @@ def test_negative_literal_base_of_a_power(mode):
     np.testing.assert_array_equal(got[0], [1.0, 1.0])
     np.testing.assert_array_equal(got[1], [1.0, 4.0])
     np.testing.assert_array_equal(got[2], [1.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_dot_of_float32_and_an_int64_scalar_is_computed_in_float64(mode):
+    # Numba multiplied the float32 array by the int64 scalar in float32, NumPy widens first.
+    x, k = T.TensorType("float32", (True,))("x"), T.lscalar("k")
+    got = run(mode, [x, k], [T.dot(x, k)], np.array([1.0089954137802124], dtype="float32"), 7)[0]
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.array([1.0089954137802124], dtype="float32").astype("float64") * 7)

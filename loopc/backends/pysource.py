@@ -421,12 +421,11 @@ def render_dot(r, node, args, outs):
             r.raise_("ShapeError", "dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ",
                      label(va), f"{a}.shape", label(vb), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
     if va.ndim == 0 or vb.ndim == 0:
-        # the 0-d operand in its NumPy type: as a Python number (a literal) it would be weak
-        # and leave a float32 other operand in float32
-        ta, tb = (scalar_of(x, v.dtype) if v.ndim == 0 else x for x, v in ((a, va), (b, vb)))
+        # both operands in the result dtype first: a Python-number literal would be weak, and
+        # Numba computes float32 array * int64 scalar in float32 where NumPy widens
+        ta, tb = (in_dtype(x, v, dtype) for x, v in ((a, va), (b, vb)))
         expr = f"({ta} * {tb})"
-        r.emit(f"{out} = {scalar_of(expr, dtype)}" if node.outputs[0].ndim == 0
-               else f"{out} = np.asarray({expr}).astype({np_dtype(dtype)})")
+        r.emit(f"{out} = {expr}" if node.outputs[0].ndim == 0 else f"{out} = np.asarray({expr})")
         return
     if is_float(dtype):
         ca = a if va.dtype == dtype else f"{a}.astype({np_dtype(dtype)})"
@@ -434,6 +433,13 @@ def render_dot(r, node, args, outs):
         r.emit(f"{out} = np.dot({ca}, {cb})")
         return
     _render_dot_loops(r, va, vb, a, b, out, dtype)
+
+
+def in_dtype(name, var, dtype):
+    """`name` (a value of `var`) converted to `dtype`."""
+    if var.ndim == 0:
+        return scalar_of(name, dtype)
+    return name if var.dtype == dtype else f"{name}.astype({np_dtype(dtype)})"
 
 
 def _render_dot_loops(r, va, vb, a, b, out, dtype):
