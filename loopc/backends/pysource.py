@@ -416,7 +416,7 @@ def render_dot(r, node, args, outs):
     va, vb = node.inputs
     dtype = node.outputs[0].dtype
     if va.ndim and vb.ndim:
-        inner_b = f"{b}.shape[0]" if vb.ndim == 2 else f"{b}.shape[0]"
+        inner_b = f"{b}.shape[0]"  # rows of a matrix, length of a vector
         with r.block(f"if {a}.shape[{va.ndim - 1}] != {inner_b}:"):
             r.raise_("ShapeError", "dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ",
                      label(va), f"{a}.shape", label(vb), f"{b}.shape", f"{a}.shape[{va.ndim - 1}]", inner_b)
