@@ -5,7 +5,7 @@ import pytest
 
 import loopc
 import loopc.tensor as T
-from loopc.errors import LoopcValueError
+from loopc.errors import LoopcValueError, ScanError, ShapeError
 
 ALL_MODES = ["REFERENCE", "PY", "NUMBA"]
 
@@ -152,3 +152,94 @@ def test_dot_of_float32_and_an_int64_scalar_is_computed_in_float64(mode):
     got = run(mode, [x, k], [T.dot(x, k)], np.array([1.0089954137802124], dtype="float32"), 7)[0]
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, np.array([1.0089954137802124], dtype="float32").astype("float64") * 7)
+
+
+# -- issue 11: modes that disagreed on bad input, and a rewrite that dropped an error ---------
+
+@pytest.fixture(params=["fast_run", "None"])
+def optimizer(request):
+    saved = loopc.config.optimizer
+    loopc.config.optimizer = request.param
+    yield request.param
+    loopc.config.optimizer = saved
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_reshape_checks_the_size_in_every_mode(mode, optimizer):
+    # PY and NUMBA returned array(1.) for a 2-element vector reshaped to (), and let NumPy's
+    # or Numba's ValueError through for a size that the -1 cannot absorb.
+    x = T.dvector("x")
+    with pytest.raises(ShapeError, match="reshape"):
+        run(mode, [x], T.reshape(x, ()), np.array([1.0, 2.0]))
+    with pytest.raises(ShapeError, match="reshape"):
+        run(mode, [x], T.reshape(x, (-1, 2)), np.arange(5.0))
+    assert run(mode, [x], T.reshape(x, ()), np.array([7.0])) == 7.0
+    assert run(mode, [x], T.reshape(x, (-1, 2)), np.arange(6.0)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_reshape_with_a_symbolic_shape_checks_it(mode, optimizer):
+    x, a, b = T.dvector("x"), T.lscalar("a"), T.lscalar("b")
+    f = loopc.function([x, a, b], T.reshape(x, T.stack([a, b]), ndim=2), mode=mode)
+    assert f(np.arange(6.0), -1, 3).shape == (2, 3)
+    for bad in [(-1, 4), (-1, -1), (-2, -3), (4, 2), (-1, 0)]:
+        with pytest.raises(ShapeError, match="reshape"):
+            f(np.arange(6.0), *bad)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_alloc_of_a_value_that_does_not_broadcast_raises_a_shape_error(mode, optimizer):
+    x = T.dvector("x")
+    with pytest.raises(ShapeError, match="alloc"):
+        run(mode, [x], T.alloc(x, 2, 2), np.arange(3.0))
+    np.testing.assert_array_equal(run(mode, [x], T.alloc(x, 2, 3), np.arange(3.0)), [[0, 1, 2]] * 2)
+    np.testing.assert_array_equal(run(mode, [x], T.alloc(x, 2, 3), np.ones(1)), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_shape_of_an_alloc_keeps_the_allocs_errors(mode, optimizer):
+    # canonicalize's shape_of_alloc turned these into 2 and -1.
+    x, n = T.dvector("x"), T.lscalar("n")
+    with pytest.raises(ShapeError, match="alloc"):
+        run(mode, [x], T.alloc(x, 2, 2).shape[0], np.arange(3.0))
+    with pytest.raises(LoopcValueError, match="negative dimension"):
+        run(mode, [n], T.alloc(0.0, n).shape[0], -1)
+    assert run(mode, [n], T.alloc(0.0, n).shape[0], 4) == 4
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_set_and_inc_subtensor_of_a_0d_value(mode, optimizer):
+    # PY raised TypeError (a scalar has no item assignment), NUMBA failed to type `.copy()`.
+    s, i = T.dscalar("s"), T.iscalar("i")
+    out = run(mode, [s, i], [T.set_subtensor(s[()], 5.0), T.inc_subtensor(s[()], 5.0),
+                             T.set_subtensor(i[()], 3), T.inc_subtensor(i[()], 3)], 1.5, 2)
+    assert [float(v) for v in out] == [5.0, 6.5, 3, 5]
+    assert [np.asarray(v).dtype.name for v in out] == ["float64", "float64", "int32", "int32"]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_set_subtensor_of_a_value_that_does_not_fit_raises_a_shape_error(mode, optimizer):
+    x, y = T.dvector("x"), T.dvector("y")
+    with pytest.raises(ShapeError, match="set_subtensor"):
+        run(mode, [x, y], T.set_subtensor(x[0:2], y), np.zeros(4), np.ones(3))
+    np.testing.assert_array_equal(run(mode, [x, y], T.inc_subtensor(x[0:2], y), np.zeros(4), np.ones(1)),
+                                  [1, 1, 0, 0])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_scan_state_of_another_shape_is_a_scan_error_naming_it(mode, optimizer):
+    # PY and NUMBA broadcast the length-1 value into the row; REFERENCE let NumPy's ValueError out.
+    h0 = T.dvector("h0")
+    out, _ = loopc.scan(lambda h: h[0:1] * 2, outputs_info=h0, n_steps=2)
+    with pytest.raises(ScanError, match=r"state 0 \(initial value h0\)"):
+        run(mode, [h0], out, np.arange(3.0))
+    assert run(mode, [h0], out, np.ones(1)).tolist() == [[2.0], [4.0]]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_scan_output_whose_shape_changes_between_steps_is_a_scan_error(mode, optimizer):
+    x, n = T.dvector("x"), T.lvector("n")
+    out, _ = loopc.scan(lambda k: x[:k] * 2, sequences=[n])
+    with pytest.raises(ScanError, match="output 0"):
+        run(mode, [x, n], out, np.arange(4.0), np.array([2, 3]))
+    assert run(mode, [x, n], out, np.arange(4.0), np.array([2, 2])).shape == (2, 2)

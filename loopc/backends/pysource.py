@@ -15,6 +15,7 @@ Conventions of the generated code:
 `rule(r, node, args, outs)` appends lines through the renderer `r`.
 """
 import keyword
+import math
 import re
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import ops as O
 from ..ir.graph import Constant, is_rng
+from ..ir.scan import initial_name
 from ..ir.types import is_discrete, is_float, is_int
 
 HEADER = """\
@@ -501,20 +503,48 @@ def render_dimshuffle(r, node, args, outs):
 
 @rule("reshape")
 def render_reshape(r, node, args, outs):
-    (x, shape), (out,) = args, outs
+    (x, shape), (out,), var = args, outs, node.inputs[0]
     ndim = node.op.ndim
-    dims = [f"{shape}[{k}]" for k in range(ndim)]
+    size = f"{x}.size" if var.ndim else "1"
+    if isinstance(node.inputs[1], Constant):
+        dims = [str(int(n)) for n in node.inputs[1].data]
+        bad = reshape_mismatch(size, [int(n) for n in node.inputs[1].data])
+    else:
+        dims = [f"{shape}[{k}]" for k in range(ndim)]
+        bad = reshape_mismatch_symbolic(r, size, shape)
+    with r.block(f"if {bad}:"):
+        r.raise_("ShapeError", "reshape: cannot reshape %s of size %d to %s", label(var), size,
+                 f"({''.join(d + ', ' for d in dims)})")
     if ndim == 0:
-        r.emit(f"{out} = np.ascontiguousarray({x}).reshape(-1)[0]")
+        r.emit(f"{out} = np.ascontiguousarray({x}).reshape(-1)[0]" if var.ndim else f"{out} = {x}")
         return
-    size = " * ".join(dims)
-    no_wildcard = " and ".join(f"{d} != -1" for d in dims)
-    size_of = f"{x}.size" if node.inputs[0].ndim else "1"
-    with r.block(f"if {no_wildcard} and {size} != {size_of}:"):
-        r.raise_("ShapeError", "reshape: cannot reshape %s of size %d to %s", label(node.inputs[0]),
-                 size_of, f"({', '.join(dims)},)")
-    src = f"np.ascontiguousarray({x})" if node.inputs[0].ndim else f"np.full(1, {x})"
+    src = f"np.ascontiguousarray({x})" if var.ndim else f"np.full(1, {x})"
     r.emit(f"{out} = {src}.reshape(({', '.join(dims)},))")
+
+
+def reshape_mismatch(size, lengths):
+    """The condition under which `size` elements cannot take the constant shape `lengths`
+    (NumPy's rule: at most one -1, which stands for what the others leave; no other
+    negative length)."""
+    known = math.prod(n for n in lengths if n != -1)
+    if lengths.count(-1) > 1 or any(n < -1 for n in lengths) or (-1 in lengths and known == 0):
+        return "True"
+    return f"{size} % {known} != 0" if -1 in lengths else f"{size} != {known}"
+
+
+def reshape_mismatch_symbolic(r, size, shape):
+    """`reshape_mismatch` for a shape known at run time: emits a loop over it."""
+    known, wild, bad, d = r.fresh("known"), r.fresh("wild"), r.fresh("bad"), r.fresh("d")
+    r.emit(f"{known}, {wild}, {bad} = 1, 0, False")
+    with r.block(f"for {d} in {shape}:"):
+        with r.block(f"if {d} == -1:"):
+            r.emit(f"{wild} += 1")
+        with r.block(f"elif {d} < 0:"):
+            r.emit(f"{bad} = True")
+        with r.block("else:"):
+            r.emit(f"{known} *= {d}")
+    return (f"{bad} or {wild} > 1 or ({known} != {size} if {wild} == 0 "
+            f"else ({known} == 0 or {size} % {known} != 0))")
 
 
 @rule("concatenate")
@@ -542,7 +572,7 @@ def index_expr(r, node, x, var, idx_list, values, value_vars):
             i = next(values)
             next(value_vars)
             n = f"{x}.shape[{axis}]"
-            with r.block(f"if {i} < -{n} or {i} >= {n}:"):
+            with r.block(f"if {out_of_bounds(i, n)}:"):
                 r.raise_("LoopcIndexError", f"index %d is out of bounds for axis {axis} of %s with length %d",
                          str(i), label(var), n)
             parts.append(str(i))
@@ -555,6 +585,15 @@ def index_expr(r, node, x, var, idx_list, values, value_vars):
             text = ":".join(pieces)
             parts.append(text[:-1] if text.endswith(":") and text.count(":") == 2 else text)
     return ", ".join(parts) or ":"  # no index (`x[:]` once trailing full slices are dropped): all rows
+
+
+def out_of_bounds(i, n):
+    """The condition that index `i` (a name or an integer literal) is outside a length `n`."""
+    try:
+        k = int(i.strip("()"))
+    except ValueError:
+        return f"{i} < -{n} or {i} >= {n}"
+    return f"{n} <= {k}" if k >= 0 else f"{n} < {-k}"
 
 
 @rule("subtensor")
@@ -570,12 +609,25 @@ def render_subtensor(r, node, args, outs):
 @rule("inc_subtensor", "set_subtensor")
 def render_inc_subtensor(r, node, args, outs):
     x, y, *values = args
-    sub = index_expr(r, node, x, node.inputs[0], node.op.idx_list, values, node.inputs[2:])
-    r.emit(f"{outs[0]} = {x}.copy()")
+    (xvar, yvar), (out,) = node.inputs[:2], outs
+    if xvar.ndim == 0:  # `s[()]` of a 0-d value (a scalar in generated code)
+        new = y if node.op.set_instead_of_inc else f"{x} + {y}"
+        r.emit(f"{out} = {scalar_of(new, xvar.dtype)}")
+        return
+    sub = index_expr(r, node, x, xvar, node.op.idx_list, values, node.inputs[2:])
+    if yvar.ndim:
+        region = r.fresh("region")
+        r.emit(f"{region} = {x}[{sub}]")
+        for axis in range(yvar.ndim):
+            with r.block(f"if {y}.shape[{axis}] != 1 and {y}.shape[{axis}] != {region}.shape[{axis}]:"):
+                r.raise_("ShapeError", f"{node.op.name}: the value %s has length %d on axis {axis}, "
+                         "the region of %s it goes to has %d", label(yvar), f"{y}.shape[{axis}]", label(xvar),
+                         f"{region}.shape[{axis}]")
+    r.emit(f"{out} = {x}.copy()")
     if node.op.set_instead_of_inc:
-        r.emit(f"{outs[0]}[{sub}] = {y}")
+        r.emit(f"{out}[{sub}] = {y}")
     else:
-        r.emit(f"{outs[0]}[{sub}] = {outs[0]}[{sub}] + {y}")
+        r.emit(f"{out}[{sub}] = {out}[{sub}] + {y}")
 
 
 def _check_take(r, x, idx, var):
@@ -612,14 +664,23 @@ def render_inc_take(r, node, args, outs):
 @rule("alloc")
 def render_alloc(r, node, args, outs):
     value, *shape = args
+    var, lengths = node.inputs[0], node.inputs[1:]
     dtype = node.outputs[0].dtype
-    for s in shape:
+    for s, length in zip(shape, lengths):
+        if isinstance(length, Constant) and int(length.data) >= 0:
+            continue
         with r.block(f"if {s} < 0:"):
             r.raise_("LoopcValueError", "alloc: negative dimension %d in the shape", s)
+    # NumPy's broadcast: each axis of the value is 1 or the length it is aligned with
+    for axis in range(var.ndim):
+        target = shape[len(shape) - var.ndim + axis]
+        with r.block(f"if {value}.shape[{axis}] != 1 and {value}.shape[{axis}] != {target}:"):
+            r.raise_("ShapeError", f"alloc: cannot broadcast %s, of length %d on axis {axis}, to length %d",
+                     label(var), f"{value}.shape[{axis}]", target)
     dims = ", ".join(shape) + ("," if len(shape) == 1 else "")
     if not shape:
         r.emit(f"{outs[0]} = {scalar_of(value, dtype)}")
-    elif node.inputs[0].ndim == 0:
+    elif var.ndim == 0:
         r.emit(f"{outs[0]} = np.full(({dims}), {value}, {np_dtype(dtype)})")
     else:
         r.emit(f"{outs[0]} = np.empty(({dims}), {np_dtype(dtype)})")
@@ -765,10 +826,11 @@ class ScanRenderer:
         r = self.r
         rows = self.op.state_rows(i)
         var = self.outer_vars.states[i]
-        with r.block(f"if {init}.shape[0] < {rows}:"):
-            r.raise_("ScanError", f"scan{self.label}: state {i} has taps reaching back {rows} steps, so its "
-                     f"initial value %s needs at least {rows} rows, got %d", label(var), f"{init}.shape[0]")
-        buf = r.fresh(f"{_source_name(var) or 'state'}_buf")
+        if not (rows == 1 and var.broadcastable[0]):  # one row by its type: nothing to check
+            with r.block(f"if {init}.shape[0] < {rows}:"):
+                r.raise_("ScanError", f"scan{self.label}: state {i} has taps reaching back {rows} steps, so "
+                         f"its initial value %s needs at least {rows} rows, got %d", label(var), f"{init}.shape[0]")
+        buf = r.fresh(f"{initial_name(var) or 'state'}_buf")
         dims = [f"{n} + {rows}"] + [f"{init}.shape[{d}]" for d in range(1, var.ndim)]
         r.emit(f"{buf} = {alloc(dims, var.dtype)}")
         r.emit(f"{buf}[:{rows}] = {init}[:{rows}]")
@@ -803,12 +865,23 @@ class ScanRenderer:
     def store(self, t, n, bufs, outputs, shared):
         r = self.r
         for i, (buf, var) in enumerate(zip(bufs, self.body_out.states)):
-            r.emit(f"{buf}[{offset(t, self.op.state_rows(i))}] = {r.name(var)}")
-        for out, var in zip(outputs, self.body_out.outputs):
+            value = r.name(var)
+            if var.ndim:  # a store would broadcast a row of another shape silently
+                with r.block(f"if {same_row(value, buf, var.ndim, negate=True)}:"):
+                    r.raise_("ScanError", f"scan{self.label}: step %d gives state {i} (initial value %s) a new "
+                             "value of shape %s; its initial rows have shape %s", t,
+                             repr(initial_name(self.outer_vars.states[i]) or "unnamed"), f"{value}.shape",
+                             f"{buf}.shape[1:]")
+            r.emit(f"{buf}[{offset(t, self.op.state_rows(i))}] = {value}")
+        for k, (out, var) in enumerate(zip(outputs, self.body_out.outputs)):
             value = r.name(var)
             with r.block(f"if {t} == 0:"):
                 dims = [n] + [f"{value}.shape[{d}]" for d in range(var.ndim)]
                 r.emit(f"{out} = {alloc(dims, var.dtype)}")
+            if var.ndim:
+                with r.block(f"elif {same_row(value, out, var.ndim, negate=True)}:"):
+                    r.raise_("ScanError", f"scan{self.label}: step %d gives output {k} a value of shape %s; "
+                             "step 0 gave %s", t, f"{value}.shape", f"{out}.shape[1:]")
             r.emit(f"{out}[{t}] = {value}")
         values = []
         for var in self.body_out.shared:
@@ -818,11 +891,10 @@ class ScanRenderer:
             r.emit(f"{', '.join(shared)} = {', '.join(values)}")
 
 
-def _source_name(var):
-    """The user's name for a state's initial value (seen through the row axis the frontend adds)."""
-    if var.name is None and var.owner is not None and var.owner.op.name == "dimshuffle":
-        return var.owner.inputs[0].name
-    return var.name
+def same_row(value, stacked, ndim, negate=False):
+    """The condition that `value` has the shape of one row of `stacked` (or has not)."""
+    op, join = ("!=", " or ") if negate else ("==", " and ")
+    return join.join(f"{value}.shape[{d}] {op} {stacked}.shape[{d + 1}]" for d in range(ndim))
 
 
 def offset(t, k):

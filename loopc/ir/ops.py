@@ -315,7 +315,7 @@ class Reshape(Op):
             return [np.reshape(x, tuple(int(n) for n in shape))]
         except ValueError:
             raise ShapeError("reshape: cannot reshape %s of shape %s to %s", str(node.inputs[0]),
-                             np.shape(x), tuple(shape)) from None
+                             np.shape(x), tuple(int(n) for n in shape)) from None
 
 
 @dataclass(frozen=True)
@@ -431,6 +431,11 @@ class IncSubtensor(Op):
         for axis, i in enumerate(index):
             if isinstance(i, int):
                 check_int_index(str(node.inputs[0]), axis, i, out.shape[axis])
+        region = out[index]
+        for axis, (m, n) in enumerate(zip(np.shape(y), np.shape(region))):
+            if m != 1 and m != n:
+                raise ShapeError("%s: the value %s has length %d on axis %d, the region of %s it goes to has %d",
+                                 self.name, node.inputs[1], m, axis, node.inputs[0], n)
         if self.set_instead_of_inc:
             out[index] = y
         else:

@@ -153,9 +153,17 @@ class Scan(Op):
             args += [buf[t + self.state_rows(i) + k] for i, buf in enumerate(buffers) for k in self.state_taps[i]]
             args += shared + list(outer.non_sequences)
             res = self.split_outputs(evaluate(self.body, args))
-            for buf, value in zip(buffers, res.states):
+            for i, (buf, value) in enumerate(zip(buffers, res.states)):
+                if np.shape(value) != np.shape(buf[0]):
+                    raise ScanError("scan%s: step %d gives state %d (initial value %s) a new value of shape %s; "
+                                    "its initial rows have shape %s", _label(self.label), t, i,
+                                    initial_name(outer_vars.states[i]) or "unnamed", np.shape(value),
+                                    np.shape(buf[0]))
                 buf.append(value)
-            for out, value in zip(outputs, res.outputs):
+            for k, (out, value) in enumerate(zip(outputs, res.outputs)):
+                if out and np.shape(value) != np.shape(out[0]):
+                    raise ScanError("scan%s: step %d gives output %d a value of shape %s; step 0 gave %s",
+                                    _label(self.label), t, k, np.shape(value), np.shape(out[0]))
                 out.append(value)
             shared = list(res.shared)
             if res.until is not None and bool(res.until):
@@ -178,6 +186,13 @@ class Scan(Op):
         x = np.asarray(x)
         check_initial_rows(self.label, i, len(x), self.state_rows(i), var)
         return x[:self.state_rows(i)]
+
+
+def initial_name(var):
+    """The user's name for a state's initial value (seen through the row axis the frontend adds)."""
+    if var.name is None and var.owner is not None and var.owner.op.name == "dimshuffle":
+        return var.owner.inputs[0].name
+    return var.name
 
 
 def check_n_steps(n, label):
