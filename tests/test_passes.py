@@ -210,19 +210,24 @@ def test_cast_to_the_same_dtype_and_identity_dimshuffles():
 
 
 def test_shape_rules():
+    """shape_i of an alloc becomes its length only where the alloc cannot fail: a symbolic
+    length may be negative, and the alloc's error must survive the rewrite."""
     x = tensor("x", bcast=(False, False))
     n, k = tensor("n", "int64", ()), tensor("k", "int32", ())
     last = Subtensor(("i",)).make_node(Shape().make_node(x).out, const(-1, "int64")).out
     alloc = Alloc().make_node(const(1.5), n, const(3, "int64"), k).out
     lengths = [ShapeI(axis).make_node(alloc).out for axis in range(3)]
+    fixed = ShapeI(1).make_node(Alloc().make_node(const(1.5), const(2, "int64"), const(3, "int64")).out).out
     whole = Subtensor(()).make_node(x).out
-    graph = Graph([x, n, k], [last, *lengths, whole])
+    graph = Graph([x, n, k], [last, *lengths, fixed, whole])
     check(canonicalize, graph, """
-        func @fn(%x: f64[?,?], %n: i64[], %k: i32[]) -> (i64[], i64[], i64[], i64[], f64[?,?]) {
+        func @fn(%x: f64[?,?], %n: i64[], %k: i32[]) -> (i64[], i64[], i64[], i64[], i64[], f64[?,?]) {
           %0 = shape_i %x {axis=1} : i64[]
           %1 = alloc 1.5:f64, %n, 3:i64, %k : f64[?,?,?]
-          %2 = shape_i %1 {axis=2} : i64[]
-          return %0, %n, 3:i64, %2, %x
+          %2 = shape_i %1 {axis=0} : i64[]
+          %3 = shape_i %1 {axis=1} : i64[]
+          %4 = shape_i %1 {axis=2} : i64[]
+          return %0, %2, %3, %4, 3:i64, %x
         }
     """, [normal(2, 5), np.int64(4), np.int32(2)])
 

@@ -6,7 +6,7 @@ computes (NumPy `perform`, result type kept exactly; results over
 rewrites `x * 1`, `x / 1`, `x + 0`, `x - 0` (the constant all-broadcastable, the
 result type exactly x's), a cast to x's own dtype, an identity dimshuffle, a
 dimshuffle of a dimshuffle, an index-free subtensor, `shape(x)[i]` and
-`shape_i(alloc(v, ..., n, ...))`.
+`shape_i(alloc(v, ..., n, ...))` of an alloc that cannot fail.
 A scan's constant non-sequences move into its body (which is then
 canonicalized like any graph), so they fold there.
 Requires: nothing (runs first).
@@ -198,11 +198,17 @@ def shape_subtensor(node):
 
 
 def shape_of_alloc(node):
-    """shape_i(alloc(v, n0, n1, ...), k) -> nk, when nk has shape_i's type (int64[])."""
+    """shape_i(alloc(v, n0, n1, ...), k) -> nk, when the alloc cannot fail: nk a
+    non-negative constant of shape_i's type (int64[]) and v unable to mismatch (0-d or
+    all-broadcastable). A negative length or a value that does not broadcast raises
+    in the alloc, and that error must survive the rewrite."""
     alloc = node.inputs[0].owner
     if alloc is None or not isinstance(alloc.op, Alloc):
         return None
-    length = alloc.inputs[1 + node.op.axis]
+    value, lengths = alloc.inputs[0], alloc.inputs[1:]
+    if not all(value.broadcastable) or not all(isinstance(n, Constant) and int(n.data) >= 0 for n in lengths):
+        return None
+    length = lengths[node.op.axis]
     return length if length.type == node.out.type else None
 
 

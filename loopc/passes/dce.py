@@ -4,7 +4,8 @@ A graph's nodes are already only those its outputs need, so what is left to
 remove lives inside scans. Does: drops from a scan every output (stacked
 output, state, or shared update) that nothing outside reads, unless a kept body
 output depends on it through its taps (a state) or its current value (a shared
-update); `until` is always kept. Then drops the non-sequences no kept body
+update), or (a state) its initial value may have fewer rows than its taps need,
+which the scan must still report; `until` is always kept. Then drops the non-sequences no kept body
 output depends on, and a sequence none of whose taps is read when `n_steps`
 is, by construction, at most that sequence's usable length (so dropping it
 cannot hide a too-short-sequence error). Taps of a kept state or sequence are
@@ -62,11 +63,14 @@ def prune_scan(node, live):
     (None for the dropped ones), or None when nothing can be removed."""
     op, body = node.op, node.op.body
     keep = _live_roles(op, live)
+    outer = op.split_inputs(node.inputs)
+    for i, init in enumerate(outer.states):
+        # a state whose initial value may have too few rows stays, with the check of them
+        keep["states"][i] = keep["states"][i] or not _rows_guaranteed(init, op.state_rows(i))
     body_in = op.split_body_inputs(body.inputs)
     body_out = op.split_outputs(body.outputs)
     deps = _close_over_carried(keep, body_in, body_out, body)
     keep["non_sequences"] = [v in deps for v in body_in.non_sequences]
-    outer = op.split_inputs(node.inputs)
     bounded = _length_bounds(outer.n_steps)
     keep["sequences"] = [any(v in deps for v in taps) or not _implied(x, op.sequence_window(i), bounded)
                          for i, (x, taps) in enumerate(zip(outer.sequences, body_in.sequences))]
@@ -157,6 +161,15 @@ def _length_bounds(n_steps):
     if node.op == Elemwise("sub") and _is_int_constant(node.inputs[1]):
         return {(x, k + int(node.inputs[1].data)) for x, k in _length_bounds(node.inputs[0])}
     return set()
+
+
+def _rows_guaranteed(init, rows):
+    """True when the initial value `init` has at least `rows` rows whatever the inputs:
+    a broadcastable leading axis (the row the frontend adds to a one-step initial value,
+    checked to be one row), or a constant with enough rows."""
+    if isinstance(init, Constant):
+        return init.data.shape[0] >= rows
+    return rows == 1 and init.broadcastable[0]
 
 
 def _is_int_constant(var):
