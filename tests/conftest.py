@@ -1,10 +1,22 @@
 """Fixtures shared by loopc's tests."""
+import atexit
 import os
+import shutil
+import tempfile
 
-import pytest
-from hypothesis import HealthCheck, settings
+# Compiled code goes to a cache directory of the test session's own, made fresh here
+# (before loopc compiles anything): a warm user cache would hide code that only a cold
+# compile gets wrong. LOOPC_TEST_CACHE_DIR names a directory to keep and reuse instead.
+if os.environ.get("LOOPC_TEST_CACHE_DIR"):
+    os.environ["LOOPC_CACHE_DIR"] = os.environ["LOOPC_TEST_CACHE_DIR"]
+else:
+    os.environ["LOOPC_CACHE_DIR"] = tempfile.mkdtemp(prefix="loopc-tests-")
+    atexit.register(shutil.rmtree, os.environ["LOOPC_CACHE_DIR"], ignore_errors=True)
 
-import loopc
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import loopc  # noqa: E402
 
 
 @pytest.fixture(params=["PY", "NUMBA"])
@@ -25,8 +37,7 @@ def float64():
     loopc.config.floatX = saved
 
 
-# Every test verifies the IR after each pass (the `verify` option), and compiled
-# code goes to a cache directory of the test session's own.
+# Every test verifies the IR after each pass (the `verify` option).
 loopc.config.verify = True
 
 

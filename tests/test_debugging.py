@@ -310,5 +310,29 @@ def test_second_process_finds_the_disk_cache(tmp_path):
     assert os.path.getmtime(path) == mtime
 
 
+def test_the_cache_key_covers_what_decides_the_compiled_code(monkeypatch):
+    # Numba keys its own cache by file and argument types only: a change of njit options,
+    # of the toolchain or of the runtime the generated code calls must name another file.
+    from loopc.backends import compiler
+    source = "def fn(x):\n    return (x,)\n"
+    key = compiler.cache_key(source, "NUMBA")
+    assert key == compiler.cache_key(source, "NUMBA")
+    assert key != compiler.cache_key(source + "\n", "NUMBA")
+    assert key != compiler.cache_key(source, "PY")
+    monkeypatch.setattr(compiler, "NJIT_OPTIONS", {"error_model": "python"})
+    assert key != compiler.cache_key(source, "NUMBA")
+    monkeypatch.undo()
+    monkeypatch.setattr(compiler, "_TOOLCHAIN", "numba 0.0 llvmlite 0.0 numpy 0.0 runtime 0")
+    assert key != compiler.cache_key(source, "NUMBA")
+
+
+def test_the_tests_compile_into_a_cache_of_their_own():
+    # conftest.py gives the session a fresh directory: a warm user cache would hide code
+    # that only a cold compile gets wrong.
+    from loopc.backends.compiler import cache_dir
+    home = os.path.join(os.path.expanduser("~"), ".cache", "loopc")
+    assert os.environ["LOOPC_CACHE_DIR"] == cache_dir() and cache_dir() != home
+
+
 def test_errors_are_loopc_errors():
     assert issubclass(DebugModeError, LoopcError) and issubclass(DebugModeError, AssertionError)

@@ -1,8 +1,13 @@
 """Turn a graph into a callable: render the source, write it to the disk cache,
 import it, and wrap it in `numba.njit` (NUMBA) or call it as is (PY).
 
-The cache file is named by the hash of its source, so the same graph in a new
-process finds both the module and Numba's compiled code already on disk.
+The cache file is named by a hash of everything that decides the compiled code:
+the source, the backend and its `njit` options, the versions of Numba, llvmlite
+and NumPy, and the source of the runtime module the generated code calls. Numba's
+own cache is keyed by the file (path and timestamp) and the argument types only,
+so a change of any of these must give a new file, never a stale hit. The same
+graph in a new process finds both the module and Numba's compiled code on disk;
+in the same process it finds the compiled function itself.
 """
 import hashlib
 import importlib.util
@@ -13,9 +18,14 @@ import warnings
 import numpy as np
 
 from ..config import config
+from . import runtime
 from .pysource import render_function
 
-_MODULES = {}  # source hash -> imported module
+# Options of `numba.njit` that change the compiled code (`cache` does not).
+NJIT_OPTIONS = {"error_model": "numpy"}
+
+_MODULES = {}  # cache key -> imported module
+_DISPATCHERS = {}  # (cache key, config.cache) -> numba dispatcher, shared within the process
 
 
 def cache_dir():
@@ -24,12 +34,34 @@ def cache_dir():
     return path
 
 
-def load_source(source):
-    """Import `source` as a module stored in the cache directory (written once)."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
-    if digest in _MODULES:
-        return _MODULES[digest]
-    name = f"loopc_gen_{digest}"
+def _toolchain():
+    """What else the compiled code depends on: versions and the runtime's source."""
+    import llvmlite
+    import numba
+    with open(runtime.__file__, "rb") as f:
+        runtime_hash = hashlib.sha256(f.read()).hexdigest()
+    return f"numba {numba.__version__} llvmlite {llvmlite.__version__} numpy {np.__version__} runtime {runtime_hash}"
+
+
+_TOOLCHAIN = None
+
+
+def cache_key(source, backend):
+    """The hash naming the cache file of `source` compiled for `backend`."""
+    global _TOOLCHAIN
+    if _TOOLCHAIN is None:
+        _TOOLCHAIN = _toolchain()
+    options = sorted(NJIT_OPTIONS.items()) if backend == "NUMBA" else []
+    text = f"{backend}\n{options!r}\n{_TOOLCHAIN}\n{source}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def load_source(source, key):
+    """Import `source` as a module stored in the cache directory (written once) under
+    the name `key`."""
+    if key in _MODULES:
+        return _MODULES[key]
+    name = f"loopc_gen_{key}"
     path = os.path.join(cache_dir(), name + ".py")
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -40,7 +72,7 @@ def load_source(source):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _MODULES[digest] = module
+    _MODULES[key] = module
     return module
 
 
@@ -51,12 +83,15 @@ class Kernel:
         self.graph = graph
         self.backend = backend
         self.source = render_function(graph, name="fn")
-        module = load_source(self.source)
-        if backend == "NUMBA":
-            import numba
-            self.fn = numba.njit(cache=config.cache, error_model="numpy")(module.fn)
-        else:
+        key = cache_key(self.source, backend)
+        module = load_source(self.source, key)
+        if backend != "NUMBA":
             self.fn = module.fn
+            return
+        if (key, config.cache) not in _DISPATCHERS:
+            import numba
+            _DISPATCHERS[key, config.cache] = numba.njit(cache=config.cache, **NJIT_OPTIONS)(module.fn)
+        self.fn = _DISPATCHERS[key, config.cache]
 
     def __call__(self, *values):
         with warnings.catch_warnings():

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import errors
 from ..ir.graph import is_rng
+from .compiler import NJIT_OPTIONS
 from .pysource import render_function
 
 # Names a generated kernel imports from loopc.backends.runtime that the prelude provides.
@@ -59,7 +60,7 @@ except ImportError:  # no Numba: the same source runs as plain Python (loopc's P
 
 
 def _jit(fn):
-    return fn if _njit is None else _njit(cache=True, error_model="numpy")(fn)
+    return fn if _njit is None else _njit(cache=True, @NJIT_OPTIONS@)(fn)
 
 
 def print_value(message, attrs, value):
@@ -77,7 +78,7 @@ def draw_random(*args):
 
 
 copy_rng = draw_random
-'''
+'''.replace("@NJIT_OPTIONS@", ", ".join(f"{k}={v!r}" for k, v in NJIT_OPTIONS.items()))
 
 RUNTIME = '''\
 def _array(data, dtype, shape):
