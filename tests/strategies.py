@@ -11,16 +11,25 @@ raise a given loopc error class when called.
 
 What a graph is made of: elementwise chains over bool, int32, int64, float32
 and float64 with broadcasting and weak Python scalars (operators and `T.*`
-spellings), reductions with axis (negative, tuples) and keepdims, dot, basic
+spellings), constants and Python scalars on either side of every binary op,
+0-d arithmetic between every pair of dtypes (int8 and uint8 too) and with
+Python scalars, reductions with axis (negative, tuples) and keepdims, dot, basic
 indexing and slicing (negative steps, symbolic bounds, new axes), integer-vector
 indexing, set/inc_subtensor, casts, switch, shape ops, constants, random draws
 (RandomStreams), shared variables with updates, and scans (also map, reduce,
-foldl, foldr): random tap sets on sequences and states, None outputs,
-non_sequences and captured values, go_backwards, constant or symbolic n_steps,
-until, shared updates inside the loop (swaps too), random draws redrawn each
-step, and scans nested in scans. Inputs hold zeros, negatives, NaN and inf
-(floats only, never as indices), empty arrays, and come in C, Fortran, strided
-or reversed memory layouts.
+foldl, foldr): random tap sets on sequences and states, states of one type
+whose updates read each other's taps (so a state nobody outside reads may still
+be needed), None outputs, non_sequences and captured values, go_backwards,
+constant or symbolic n_steps, until, shared updates inside the loop (pairs of
+one type, so updates swap), random draws redrawn each step, and scans nested in
+scans. Inputs hold zeros, negatives, NaN and inf (floats only, never as
+indices; sometimes one special value everywhere, which shows a reduction's
+identity), empty arrays, and come in C, Fortran, strided or reversed memory
+layouts. `failing_cases` plants one fault of FAULTS in such a graph: shapes that
+do not agree (a run-time length 1 on an axis not flagged broadcastable among
+them), indices out of bounds, reductions without identity over empty axes,
+sizes a reshape or alloc cannot take, scan states and outputs that change shape,
+too few initial rows or sequence rows.
 
 Exactness: each value records whether every mode must produce it bit for bit.
 Transcendental functions (libm versus NumPy's SIMD loops), float sums, products
@@ -49,7 +58,9 @@ from loopc.ir.ops import RandomOp
 from loopc.tensor.shared_randomstreams import RandomStreams
 
 DTYPES = ("float64", "int64", "float32", "int32", "bool")
-DISCRETE = ("bool", "int32", "int64")
+DISCRETE = ("bool", "int32", "int64", "int8", "uint8")
+# Every dtype pair meets in 0-d arithmetic (`scalar_binary`), small integers included.
+SCALAR_DTYPES = DTYPES + ("int8", "uint8")
 NAMES = ("x", "y", "W", "np", "t", "fn", "n_steps", "const", "math", "1x", "a b", "", None)
 MAX_SCANS = 3
 # A scan with non-recurrent outputs and no step gives them a wrong row shape (see
@@ -204,9 +215,18 @@ def var(x):
     return x.var if isinstance(x, Expr) else x
 
 
+def _discrete(x):
+    """An integer or bool Expr or Python number."""
+    return x.dtype in DISCRETE if isinstance(x, Expr) else not isinstance(x, float)
+
+
 def elements(dtype, specials):
     if dtype == "bool":
         return st.booleans()
+    if dtype == "uint8":
+        return st.one_of(st.integers(0, 3), st.sampled_from([0, 7, 100, 255]))
+    if dtype == "int8":
+        return st.one_of(st.integers(-3, 3), st.sampled_from([0, 7, -100, 100, 127, -128]))
     if dtype.startswith("int"):
         return st.one_of(st.integers(-3, 3), st.sampled_from([0, 7, -100, 100]))
     width = 32 if dtype == "float32" else 64
@@ -299,6 +319,9 @@ class Builder:
         flags = flags if flags is not None else (False,) * len(shape)
         label = d(st.sampled_from(NAMES))
         variable = T.TensorType(dtype, flags)(label)
+        if value is None and dtype.startswith("float") and self.coin(0.1):
+            # one special everywhere: a reduction of all -inf, all NaN, ... shows its identity
+            value = np.full(shape, d(st.sampled_from([float("-inf"), float("inf"), float("nan"), -0.0])), dtype)
         if value is None:
             specials = dtype.startswith("float") and self.coin(0.3)
             value = d(hnp.arrays(dtype, shape, elements=elements(dtype, specials)))
@@ -319,10 +342,14 @@ class Builder:
         dtype = self.draw(st.sampled_from(["int64", "int32"]))
         return self.new_input(dtype, (), (), np.array(value, dtype=dtype))
 
-    def new_shared(self):
+    def new_shared(self, like=None):
+        """A new shared variable; of the type and shape of the Expr `like` when given."""
         d = self.draw
-        dtype = d(st.sampled_from(DTYPES))
-        shape, _ = self.draw_shape(d(st.sampled_from([1, 0, 2])))
+        if like is None:
+            dtype = d(st.sampled_from(DTYPES))
+            shape, _ = self.draw_shape(d(st.sampled_from([1, 0, 2])))
+        else:
+            dtype, shape = like.dtype, like.shape
         value = np.asarray(d(hnp.arrays(dtype, shape, elements=elements(dtype, False))), dtype=dtype)
         name = self.root.fresh("s")
         sv = loopc.shared(value, name=name)
@@ -334,8 +361,8 @@ class Builder:
 
     # -- growing ------------------------------------------------------------------------
     def grow(self, steps):
-        actions = [self.unary, self.binary, self.binary, self.switch, self.cast, self.reduce, self.dot,
-                   self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
+        actions = [self.unary, self.binary, self.binary, self.scalar_binary, self.switch, self.cast, self.reduce,
+                   self.dot, self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
                    self.set_subtensor, self.random]
         for _ in range(steps):
             action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
@@ -388,26 +415,65 @@ class Builder:
         return self.add(out, x.shape, x.exact and keeps_exact, text.format(x.name))
 
     def scalar_or_operand(self, a, need_exact):
-        """A second operand broadcastable with `a`: a Python scalar or a pool Expr."""
+        """A second operand broadcastable with `a`: a Python scalar, a constant or a pool Expr."""
         if self.coin(0.3):
             return self.draw(st.sampled_from(PY_SCALARS))
+        if self.coin(0.2):
+            return self.constant_like(a)
         return self.operand(need_exact, lambda e: broadcast(a, e) is not None)
+
+    def constant_like(self, a):
+        """A constant that broadcasts with `a`: 0-d, one element per axis, or `a`'s shape."""
+        d = self.draw
+        dtype = d(st.sampled_from(DTYPES))
+        shape = d(st.sampled_from([(), (1,) * a.ndim, a.shape]))
+        value = np.asarray(d(hnp.arrays(dtype, shape, elements=elements(dtype, self.coin(0.2)))), dtype=dtype)
+        variable = T.constant(value)
+        if broadcast(a, Expr(variable, shape, "")) is None:
+            return None
+        return self.add(variable, shape, True, f"T.constant({src(value)})")
 
     def binary(self):
         d = self.draw
         op = d(st.sampled_from(sorted(BINARY)))
-        fname, symbol, need_exact, keeps_exact = BINARY[op]
-        a = self.operand(need_exact)
+        a = self.operand(BINARY[op][2])
         if a is None:
             return None
-        b = self.scalar_or_operand(a, need_exact)
+        b = self.scalar_or_operand(a, BINARY[op][2])
         if b is None:
             return None
-        if op == "pow" and a.dtype in DISCRETE and (not isinstance(b, (float, Expr)) or
-                                                    isinstance(b, Expr) and b.dtype in DISCRETE):
+        if self.coin(0.4):
+            a, b = b, a  # constants and Python scalars on either side
+        return self.combine(op, a, b)
+
+    def scalar_binary(self):
+        """Two 0-d operands of any two dtypes (small integers too), or one and a Python scalar."""
+        d = self.draw
+
+        def scalar():
+            dtype = d(st.sampled_from(SCALAR_DTYPES))
+            value = np.asarray(d(elements(dtype, dtype.startswith("float") and self.coin(0.2))), dtype=dtype)
+            how = d(st.sampled_from(["input", "constant", "python"]))
+            if how == "input":
+                return self.new_input(dtype, (), (), value)
+            if how == "constant":
+                return self.add(T.constant(value), (), True, f"T.constant({src(value)})")
+            return d(st.sampled_from(PY_SCALARS))
+        a, b = scalar(), scalar()
+        if not isinstance(a, Expr) and not isinstance(b, Expr):
+            a = self.new_input("float64", (), (), np.float64(d(elements("float64", False))))
+        return self.combine(d(st.sampled_from(sorted(BINARY))), a, b)
+
+    def combine(self, op, a, b):
+        """`op` of the Exprs or Python scalars `a` and `b` (None when it is not defined for them)."""
+        d = self.draw
+        fname, symbol, need_exact, keeps_exact = BINARY[op]
+        if need_exact and not (is_exact(a) and is_exact(b)):
+            return None
+        if op == "pow" and _discrete(a) and _discrete(b):
             b = d(st.integers(0, 3))  # integers to negative integer powers are not defined
-        elif self.coin(0.3):
-            a, b = b, a
+            if not isinstance(a, Expr):
+                return None
         shape, _ = broadcast(a, b)
         if symbol and self.coin():
             fn = BINARY_SYNTAX[symbol]
@@ -644,8 +710,9 @@ class Builder:
         return self.add(out, shape, a.exact and b.exact, f"T.concatenate([{a.name}, {b.name}], axis={axis})")
 
     # -- values of a fixed type (scan states, updates, conditions) -----------------------
-    def update_of(self, current, want_exact):
-        """A new value of exactly `current`'s type and shape, computed from it and the pool."""
+    def update_of(self, current, want_exact, partners=()):
+        """A new value of exactly `current`'s type and shape, computed from it and the pool
+        (from one of `partners` first, when one fits: another state's taps)."""
         d = self.draw
         if current.dtype == "bool":
             ops = ["and_", "or_", "xor"]
@@ -662,7 +729,8 @@ class Builder:
                 return False
             got = broadcast(current, e)
             return got is not None and got == (current.shape, current.bcast)
-        other = self.operand(where=fits)
+        fitting = [e for e in partners if fits(e)]
+        other = self.draw(st.sampled_from(fitting)) if fitting and self.coin(0.6) else self.operand(where=fits)
         if other is None or self.coin(0.1):
             other = d(st.sampled_from([1, 2, True] if current.dtype in DISCRETE else [0.5, -1.0, 2]))
             if current.dtype == "bool":
@@ -684,7 +752,7 @@ class Builder:
         value of another shared variable of its type (updates swap values)."""
         same = [e for e in self.pool if isinstance(e.var, T.TensorSharedVariable) and e.var is not target.var
                 and e.var.type == target.var.type and e.shape == target.shape]
-        if same and self.coin(0.3):
+        if same and self.coin(0.5):
             return self.draw(st.sampled_from(same))
         return self.update_of(target, False)
 
@@ -747,7 +815,9 @@ class ScanBuilder:
                 e = p.int_input(self.n)
                 self.n_steps, self.n_text = e.var, e.name
         self.go_backwards = self.coin(0.3)
-        self.states = [self.state() for _ in range(n_states)]
+        self.states = []
+        for _ in range(n_states):
+            self.states.append(self.state(self.states[-1] if self.states and self.coin(0.5) else None))
         roles = [("state", i) for i in range(len(self.states))] + [("plain", i) for i in range(n_plain)]
         self.roles = d(st.permutations(roles))
         self.has_until = self.coin(0.25)
@@ -795,11 +865,18 @@ class ScanBuilder:
             how = "dict"
         return x, taps, x.shape[0], span, how
 
-    def state(self):
-        """(initial Expr or Python scalar, taps, row shape, row broadcastable, dtype, how, exact)."""
+    def state(self, like=None):
+        """(initial Expr or Python scalar, taps, row shape, row broadcastable, dtype, how, exact);
+        with the row type and shape of the state `like` when given (several taps then)."""
         d, p = self.draw, self.parent
         taps = d(st.lists(st.integers(-3, -1), min_size=1, max_size=2, unique=True))
         rows = -min(taps)
+        if like is not None:
+            taps = taps if len(taps) > 1 else sorted({taps[0], -1, d(st.integers(-3, -2))})  # a block of rows
+            rows = -min(taps)
+            _, _, row, flags, dtype, _, _ = like
+            init = p.new_input(dtype, (rows + d(st.integers(0, 1)),) + row, (False,) + flags)
+            return init, taps, row, flags, dtype, "dict", init.exact and self.coin(0.6)
         if taps == [-1]:  # the initial value is one step (with any other taps, a block of rows)
             if self.coin(0.15):
                 init = d(st.sampled_from([0.0, 1, 0.5]))
@@ -935,6 +1012,8 @@ class ScanBuilder:
         for e in self.non_sequences:
             arg_names.append(self.arg(child, args, e.shape, e.exact, f"{e.name}_ns"))
         assert not args
+        if self.coin(0.3):
+            child.random()  # redrawn each step: a random state carried through the loop
         child.grow(d(st.integers(1, 4)))
         self.out_rows, returned = {}, []
         for role, i in self.roles:
@@ -946,7 +1025,8 @@ class ScanBuilder:
                 if self.coin(0.15):
                     new = d(st.sampled_from(same))  # a tap (or any value of the state's type) as is
                 else:
-                    new = child.update_of(current, want_exact)
+                    partners = [e for j, taps in state_taps.items() if j != i for e in taps]
+                    new = child.update_of(current, want_exact, partners)
                 self.out_rows[(role, i)] = (self.states[i][2], want_exact)
                 assert new.exact or not want_exact
             else:
@@ -1024,7 +1104,9 @@ def _start(draw, steps):
     for _ in range(draw(st.integers(1, 3))):
         b.new_input()
     for _ in range(draw(st.integers(0, 3))):
-        b.new_shared()
+        e = b.new_shared()
+        if draw(st.integers(0, 2)) == 0:
+            b.new_shared(like=e)  # two of one type: updates may swap them
     b.grow(steps)
     return root, b
 
@@ -1043,8 +1125,10 @@ def scan_cases(draw):
     b = Builder(root)
     for _ in range(draw(st.integers(1, 2))):
         b.new_input()
-    if draw(st.booleans()):
-        b.new_shared()
+    for _ in range(draw(st.integers(0, 2))):
+        e = b.new_shared()
+        if draw(st.booleans()):
+            b.new_shared(like=e)
     b.grow(draw(st.integers(0, 2)))
     b.scan()
     b.grow(draw(st.integers(0, 2)))
@@ -1053,16 +1137,18 @@ def scan_cases(draw):
 
 # -- failing cases ------------------------------------------------------------------------
 
-FAULTS = ("elemwise_shape", "dot_shape", "initial_rows", "sequence_short", "negative_n_steps",
-          "index_bounds", "empty_max", "body_shape", "reshape_size", "update_shape", "take_bounds",
-          "nested_index")
+FAULTS = ("elemwise_shape", "elemwise_length_1", "dot_shape", "initial_rows", "sequence_short",
+          "negative_n_steps", "index_bounds", "empty_max", "body_shape", "reshape_size", "update_shape",
+          "take_bounds", "nested_index", "alloc_shape", "alloc_negative", "state_shape", "output_shape",
+          "region_shape")
 
 
 @st.composite
-def failing_cases(draw):
-    """A small legal case plus one fault; `case.error` is the class a call must raise."""
+def failing_cases(draw, fault=None):
+    """A small legal case plus one fault (`fault`, or one drawn from FAULTS); `case.error`
+    is the class a call must raise."""
     root, b = _start(draw, draw(st.integers(0, 3)))
-    fault = draw(st.sampled_from(FAULTS))
+    fault = fault or draw(st.sampled_from(FAULTS))
     out, error = FAULT_BUILDERS[fault](b)
     if fault == "update_shape":
         return _finish(root, b, [], error, fault)
@@ -1144,12 +1230,23 @@ def _fault_index(b):
 
 
 def _fault_empty_max(b):
+    """max, min, argmax or argmin over axes one of which has length 0 (any of them, among others)."""
     d = b.draw
-    x = b.new_input(d(st.sampled_from(DTYPES)), (0, 2))
+    ndim = d(st.integers(1, 3))
+    empty = d(st.integers(0, ndim - 1))
+    shape = tuple(0 if a == empty else d(st.integers(1, 3)) for a in range(ndim))
+    x = b.new_input(d(st.sampled_from(DTYPES)), shape)
     kind = d(st.sampled_from(["max", "min", "argmax", "argmin"]))
-    axis = d(st.sampled_from([0, None]))
-    shape = (2,) if axis == 0 else ()
-    return b.add(getattr(T, kind)(x.var, axis=axis), shape, True, f"T.{kind}({x.name}, axis={axis})"), LoopcValueError
+    if kind in ("argmax", "argmin"):
+        axis = d(st.sampled_from([empty, empty - ndim, None]))
+    else:
+        others = d(st.lists(st.sampled_from(range(ndim)), unique=True))
+        axes = d(st.permutations(sorted({empty, *others})))
+        axis = d(st.sampled_from([tuple(axes), None] + ([empty - ndim] if len(axes) == 1 else [])))
+    reduced = range(ndim) if axis is None else [a % ndim for a in ([axis] if isinstance(axis, int) else axis)]
+    out_shape = tuple(n for a, n in enumerate(shape) if a not in reduced)
+    return b.add(getattr(T, kind)(x.var, axis=axis), out_shape, True,
+                 f"T.{kind}({x.name}, axis={axis!r})"), LoopcValueError
 
 
 def _fault_body_shape(b):
@@ -1162,11 +1259,33 @@ def _fault_body_shape(b):
 
 
 def _fault_reshape(b):
+    """A reshape to a shape of another size: (k,), (), (-1, k) where k does not divide the
+    size, two -1s, or the same given at run time."""
     d = b.draw
-    n = d(st.integers(0, 4))
+    n = d(st.integers(0, 6))
     x = b.new_input(d(st.sampled_from(DTYPES)), (n,))
-    k = d(st.integers(0, 5).filter(lambda k: k != n))
-    return b.add(T.reshape(x.var, (k,)), (k,), True, f"T.reshape({x.name}, ({k},))"), ShapeError
+    how = d(st.sampled_from(["length", "scalar", "wildcard", "two_wildcards"]))
+    if how == "length":
+        shape = (d(st.integers(0, 7).filter(lambda k: k != n)),)
+    elif how == "scalar":
+        if n == 1:
+            x = b.new_input(x.dtype, (d(st.sampled_from([0, 2, 3])),))
+        shape = ()
+    elif how == "wildcard":
+        k = d(st.integers(2, 4).filter(lambda k: n % k != 0)) if n not in (0, 1) else 0
+        if n == 1:
+            k = 2
+        shape = d(st.sampled_from([(-1, k), (k, -1)]))
+    else:
+        shape = (-1, -1)
+    if shape and b.coin():
+        entries = [b.int_input(k) for k in shape]
+        target, text = T.stack([e.var for e in entries]), f"T.stack([{', '.join(e.name for e in entries)}])"
+        out = T.reshape(x.var, target, ndim=len(shape))
+    else:
+        target, text = shape, repr(shape)
+        out = T.reshape(x.var, shape)
+    return b.add(out, tuple(max(k, 0) for k in shape), True, f"T.reshape({x.name}, {text})"), ShapeError
 
 
 def _fault_take(b):
@@ -1199,10 +1318,84 @@ def _fault_nested_index(b):
     return b.add(out, (x.shape[0], 2), True, text), LoopcIndexError
 
 
+def _fault_elemwise_length_1(b):
+    """A run-time length-1 operand on an axis not flagged broadcastable: Theano's rule makes
+    that an error, where NumPy would broadcast."""
+    d = b.draw
+    m = d(st.integers(2, 3))
+    lead = d(st.sampled_from([(), (2,)]))
+    x = b.new_input(d(st.sampled_from(DTYPES)), lead + (m,))
+    y = b.new_input(d(st.sampled_from(DTYPES)), lead + (1,), (False,) * (len(lead) + 1))
+    op = d(st.sampled_from(["add", "sub", "mul", "maximum", "lt"]))
+    a, c = (x, y) if b.coin() else (y, x)
+    out = b.apply(getattr(T, op), a.var, c.var)
+    if out is None:
+        out, op = a.var + c.var, "add"
+    return b.add(out, lead + (m,), True, f"T.{op}({a.name}, {c.name})"), ShapeError
+
+
+def _fault_alloc_shape(b):
+    """alloc of a value that does not broadcast to the shape; maybe only its shape is read."""
+    d = b.draw
+    m, n = _two_lengths(d)
+    x = b.new_input(d(st.sampled_from(DTYPES)), (n,))
+    out = T.alloc(x.var, 2, m)
+    if b.coin():
+        axis = d(st.integers(0, 1))
+        return b.add(out.shape[axis], (), True, f"T.alloc({x.name}, 2, {m}).shape[{axis}]"), ShapeError
+    return b.add(out, (2, m), True, f"T.alloc({x.name}, 2, {m})"), ShapeError
+
+
+def _fault_alloc_negative(b):
+    d = b.draw
+    n = b.int_input(d(st.integers(-3, -1)))
+    out = T.alloc(d(st.sampled_from([0.0, 1])), n.var, 2)
+    if b.coin():
+        return b.add(out.shape[d(st.integers(0, 1))], (), True, f"T.alloc(0.0, {n.name}, 2).shape[...]"), \
+            LoopcValueError
+    return b.add(out, (0, 2), True, f"T.alloc(0.0, {n.name}, 2)"), LoopcValueError
+
+
+def _fault_state_shape(b):
+    """A scan state whose new value has another length than its initial rows."""
+    d = b.draw
+    m = d(st.integers(2, 3))
+    taps = d(st.sampled_from([[-1], [-2, -1]]))
+    rows = -min(taps)
+    init = b.new_input("float64", (m,) if rows == 1 else (rows, m))
+    info = init.var if rows == 1 else dict(initial=init.var, taps=taps)
+    cut = d(st.sampled_from(["h[0:1]", "h[1:]", "T.concatenate([h, h])"]))
+    step = {"h[0:1]": lambda h: h[0:1], "h[1:]": lambda h: h[1:], "T.concatenate([h, h])":
+            lambda h: T.concatenate([h, h])}[cut]
+    out, _ = loopc.scan(lambda *h: step(h[-1]) * 2, outputs_info=[info], n_steps=d(st.integers(1, 3)))
+    return b.add(out, (1, m), True, f"loopc.scan(lambda *h: ({cut} with h = h[-1]) * 2, "
+                                   f"outputs_info=[{init.name} taps={taps}], n_steps=...)[0]"), ScanError
+
+
+def _fault_output_shape(b):
+    """A scan output whose shape changes from one step to the next."""
+    x = b.new_input("float64", (4,))
+    k = b.new_input("int64", (2,), (False,), np.array(b.draw(st.sampled_from([[1, 2], [3, 0], [2, 4]]))))
+    out, _ = loopc.scan(lambda k_t: x.var[:k_t] * 2, sequences=[k.var])
+    return b.add(out, (2, 1), True, f"loopc.scan(lambda k_t: {x.name}[:k_t] * 2, sequences=[{k.name}])[0]"), \
+        ScanError
+
+
+def _fault_region_shape(b):
+    """set_subtensor or inc_subtensor of a value that does not fit the region."""
+    d = b.draw
+    x = b.new_input("float64", (4,))
+    y = b.new_input(d(st.sampled_from(["float64", "int64"])), (d(st.sampled_from([0, 3, 4])),))
+    how = d(st.sampled_from(["set_subtensor", "inc_subtensor"]))
+    return b.add(getattr(T, how)(x.var[0:2], y.var), (4,), True, f"T.{how}({x.name}[0:2], {y.name})"), ShapeError
+
+
 FAULT_BUILDERS = {
     "elemwise_shape": _fault_elemwise, "dot_shape": _fault_dot, "initial_rows": _fault_initial_rows,
     "sequence_short": _fault_sequence_short, "negative_n_steps": _fault_negative_n_steps,
     "index_bounds": _fault_index, "empty_max": _fault_empty_max, "body_shape": _fault_body_shape,
     "reshape_size": _fault_reshape, "update_shape": _fault_update, "take_bounds": _fault_take,
-    "nested_index": _fault_nested_index,
+    "nested_index": _fault_nested_index, "elemwise_length_1": _fault_elemwise_length_1,
+    "alloc_shape": _fault_alloc_shape, "alloc_negative": _fault_alloc_negative, "state_shape": _fault_state_shape,
+    "output_shape": _fault_output_shape, "region_shape": _fault_region_shape,
 }

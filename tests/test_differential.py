@@ -1,10 +1,14 @@
-"""Differential tests (issue 8): random graphs from tests/strategies.py give the
-same results in every mode, with and without the optimizer, and random faulty
+"""Differential tests (issues 8 and 11): random graphs from tests/strategies.py give
+the same results in every mode, with and without the optimizer, and random faulty
 calls fail alike in every mode.
 
+- Error agreement: for any graph, either every mode returns the same values or
+  every mode raises the same loopc error class, with the optimizer on and off. A
+  legal case must return in every mode; a faulty one must raise the class its fault
+  calls for in every mode. Any other exception (NumPy's, Numba's) is a failure.
 - The oracle is the reference evaluator (mode REFERENCE) on the unoptimized graph.
   It is compared with REFERENCE on the optimized graph, PY with and without the
-  optimizer and, in the `numba` tests, NUMBA on the optimized graph.
+  optimizer and, in the `numba` tests, NUMBA with and without it.
 - Tolerance: a value the generator marks exact must be equal bit for bit (NaN
   equal to NaN, -0.0 to 0.0); integers and bools are always exact. An inexact
   float (transcendental math, float sums and dot products: a few ulp apart
@@ -37,19 +41,19 @@ from hypothesis import strategies as st
 import loopc
 from loopc.errors import LoopcError
 from loopc.reference import evaluate
-from strategies import cases, failing_cases, scan_cases
+from strategies import FAULTS, cases, failing_cases, scan_cases
 
 PROFILE = os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci")
 EXAMPLES = {
-    "ci": {"agree": 300, "agree_numba": 80, "fail": 120, "fail_numba": 30},
-    "long": {"agree": 5000, "agree_numba": 1000, "fail": 2000, "fail_numba": 300},
+    "ci": {"agree": 300, "agree_numba": 100, "fail": 360, "fail_numba": 54},
+    "long": {"agree": 5000, "agree_numba": 1000, "fail": 3600, "fail_numba": 540},
 }[PROFILE if PROFILE in ("ci", "long") else "ci"]
 
 TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (1e-4, 1e-6)}  # (rtol, atol) of inexact floats
 
 ORACLE = ("REFERENCE", False)
 MODES = [("REFERENCE", True), ("PY", True), ("PY", False)]
-NUMBA_MODES = MODES + [("NUMBA", True)]
+NUMBA_MODES = MODES + [("NUMBA", True), ("NUMBA", False)]
 
 
 @contextlib.contextmanager
@@ -142,25 +146,57 @@ def check_same(label, want, got, dtype, exact, tol):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True, err_msg=label)
 
 
+def outcome(case, mode, optimize):
+    """What a call of the case does in one mode: ("values", results of `call`) or
+    ("error", the loopc error class it raised). Another exception is a bug: it fails here."""
+    f = compile_case(case, mode, optimize)
+    try:
+        return "values", call(case, f), f
+    except LoopcError as exc:
+        return "error", type(exc), f
+    except AssertionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- reported as the failure it is
+        raise AssertionError(f"{describe(mode, optimize)}: {exc!r} is not a loopc error") from exc
+
+
+def describe(mode, optimize):
+    return f"{mode} (optimizer {'on' if optimize else 'off'})"
+
+
 def check_case(case, modes):
-    want = call(case, compile_case(case, *ORACLE))
+    """Error agreement, then the values: every mode returns what the oracle returns, or
+    raises the loopc error class the oracle raises (the case's own, for a faulty case).
+    Returns {(mode, optimize): (what, values or error class, compiled function)}."""
+    results = {(mode, optimize): outcome(case, mode, optimize) for mode, optimize in [ORACLE] + modes}
+    summary = ", ".join(f"{describe(*key)}: {got.__name__ if what == 'error' else 'values'}"
+                        for key, (what, got, _) in results.items())
+    kinds = {what for what, _, _ in results.values()}
+    classes = {got for what, got, _ in results.values() if what == "error"}
+    assert len(kinds) == 1 and len(classes) <= 1, f"modes disagree: {summary}"
+    what, want, _ = results[ORACLE]
+    if case.error is not None:
+        assert what == "error" and issubclass(want, case.error), \
+            f"expected {case.error.__name__} from the fault {case.fault!r}; {summary}"
+        return results
+    assert what == "values", f"a legal case raised: {summary}"
     for k, (result, (dtype, shape, _, _)) in enumerate(zip(want, expectations(case))):
         result = np.asarray(result)
         assert result.dtype.name == dtype, f"result {k}: dtype {result.dtype.name}, expected {dtype}"
         if shape is not None:
             assert result.shape == shape, f"result {k}: shape {result.shape}, expected {shape}"
     for mode, optimize in modes:
-        f = compile_case(case, mode, optimize)
-        got = call(case, f)
+        _, got, f = results[(mode, optimize)]
         assert len(got) == len(want)
         try:
             for k, (w, g, (dtype, _, exact, tol)) in enumerate(zip(want, got, expectations(case))):
-                check_same(f"{mode} (optimizer {'on' if optimize else 'off'}), result {k}", w, g, dtype, exact, tol)
+                check_same(f"{describe(mode, optimize)}, result {k}", w, g, dtype, exact, tol)
         except AssertionError as exc:
             if not optimize:
                 raise
             raise AssertionError(f"{exc}\n(the reference evaluator's outputs first differ {first_bad_stage(case, f, want)})") \
                 from None
+    return results
 
 
 def first_bad_stage(case, f, want):
@@ -189,19 +225,17 @@ def same_state(a, b):
 
 
 def check_failing(case, modes):
-    classes = {}
-    for mode, optimize in [ORACLE] + modes:
-        f = compile_case(case, mode, optimize)
+    """A faulty call raises the fault's loopc error class in every mode (`check_case`), and
+    leaves every shared variable and random state as it was."""
+    for (mode, optimize), (_, _, f) in check_case(case, modes).items():
         case.reset_shared()
-        with pytest.raises(LoopcError) as info:
+        with pytest.raises(LoopcError):
             f(*case.arguments())
-        classes[(mode, optimize)] = type(info.value)
-        assert isinstance(info.value, case.error), f"{mode}: {info.value!r}, expected {case.error.__name__}"
         for sv, value in case.shared:
-            assert np.array_equal(sv.get_value(), value), f"{mode}: a failed call changed {sv.name}"
+            assert np.array_equal(sv.get_value(), value), f"{describe(mode, optimize)}: a failed call changed {sv.name}"
         for rng, state in case.rngs:
-            assert same_state(rng.get_value(), state), f"{mode}: a failed call advanced a random state"
-    assert len(set(classes.values())) == 1, f"error classes differ between modes: {classes}"
+            assert same_state(rng.get_value(), state), \
+                f"{describe(mode, optimize)}: a failed call advanced a random state"
 
 
 any_case = st.one_of(cases(), scan_cases())
@@ -219,13 +253,21 @@ def test_modes_agree_numba(case):
     check_case(case, NUMBA_MODES)
 
 
-@settings(max_examples=EXAMPLES["fail"])
-@given(failing_cases())
-def test_failing_calls_fail_alike(case):
-    check_failing(case, MODES)
+# Each fault gets its share of the examples: a fault drawn from one list would be
+# drawn unevenly (Hypothesis favours the first entries).
+@pytest.mark.parametrize("fault", FAULTS)
+def test_failing_calls_fail_alike(fault):
+    run_failing(fault, EXAMPLES["fail"] // len(FAULTS), MODES)
 
 
-@settings(max_examples=EXAMPLES["fail_numba"])
-@given(failing_cases())
-def test_failing_calls_fail_alike_numba(case):
-    check_failing(case, NUMBA_MODES)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_failing_calls_fail_alike_numba(fault):
+    run_failing(fault, max(EXAMPLES["fail_numba"] // len(FAULTS), 2), NUMBA_MODES)
+
+
+def run_failing(fault, examples, modes):
+    @settings(max_examples=examples)
+    @given(failing_cases(fault))
+    def check(case):
+        check_failing(case, modes)
+    check()
