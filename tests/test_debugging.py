@@ -322,7 +322,7 @@ def test_the_cache_key_covers_what_decides_the_compiled_code(monkeypatch):
     monkeypatch.setattr(compiler, "NJIT_OPTIONS", {"error_model": "python"})
     assert key != compiler.cache_key(source, "NUMBA")
     monkeypatch.undo()
-    monkeypatch.setattr(compiler, "_TOOLCHAIN", "numba 0.0 llvmlite 0.0 numpy 0.0 runtime 0")
+    monkeypatch.setattr(compiler, "_toolchain", lambda: "numba 0.0 llvmlite 0.0 numpy 0.0 runtime 0")
     assert key != compiler.cache_key(source, "NUMBA")
 
 

@@ -243,3 +243,14 @@ def test_scan_output_whose_shape_changes_between_steps_is_a_scan_error(mode, opt
     with pytest.raises(ScanError, match="output 0"):
         run(mode, [x, n], out, np.arange(4.0), np.array([2, 3]))
     assert run(mode, [x, n], out, np.arange(4.0), np.array([2, 2])).shape == (2, 2)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_dead_state_still_checks_its_initial_rows(mode, optimizer):
+    # dce dropped a state nobody reads, and its too-few-initial-rows error with it.
+    x0, y0 = T.dmatrix("x0"), T.dvector("y0")
+    (xs, ys), _ = loopc.scan(lambda x2, x1, y: [x1 + x2, y * 2],
+                             outputs_info=[dict(initial=x0, taps=[-2, -1]), y0], n_steps=3)
+    with pytest.raises(ScanError, match="initial value x0 needs at least 2 rows"):
+        run(mode, [x0, y0], ys, np.ones((1, 2)), np.ones(2))
+    np.testing.assert_array_equal(run(mode, [x0, y0], ys, np.ones((2, 2)), np.ones(2)), [[2, 2], [4, 4], [8, 8]])

@@ -171,9 +171,10 @@ MUTANTS = [
 ]
 
 
-def scratch_copy(dest, tests_from=None):
+def snapshot(dest, tests_from=None):
     """The files git knows (committed or not, less the ignored ones) copied under `dest`;
-    with `tests_from`, tests/ as it was at that git revision instead."""
+    with `tests_from`, tests/ as it was at that git revision instead. Taken once, so
+    edits made while the mutants run do not leak into them."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
                            capture_output=True, text=True).stdout.split()
     for rel in files:
@@ -186,20 +187,20 @@ def scratch_copy(dest, tests_from=None):
         subprocess.run(["tar", "-x", "-C", dest], input=archive.stdout, check=True)
 
 
-def stale(m):
-    with open(os.path.join(ROOT, m.path)) as f:
+def stale(m, root=ROOT):
+    with open(os.path.join(root, m.path)) as f:
         return f.read().count(m.old) != 1
 
 
 def run_one(m, tests, options):
     """(result, first failing test or '', seconds) of the suite on mutant `m` (None: on
     the unmutated copy)."""
-    if m is not None and stale(m):
+    if m is not None and stale(m, options.snapshot):
         return "stale", "", 0.0
     work = tempfile.mkdtemp(prefix=f"loopc-mutant-{m.id if m else 'none'}-")
     try:
         repo = os.path.join(work, "repo")
-        scratch_copy(repo, options.tests_from)
+        shutil.copytree(options.snapshot, repo)
         if m is not None:
             path = os.path.join(repo, m.path)
             with open(path) as f:
@@ -246,6 +247,8 @@ def main(argv=None):
                   + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
         return 0
     tests = args.tests or SUITE
+    args.snapshot = os.path.join(tempfile.mkdtemp(prefix="loopc-mutants-"), "repo")
+    snapshot(args.snapshot, args.tests_from)
     print(f"{len(chosen)} mutants, tests: {' '.join(tests)}"
           + (f" (tests/ from {args.tests_from})" if args.tests_from else ""))
     result, test, seconds = run_one(None, tests, args)
@@ -263,6 +266,7 @@ def main(argv=None):
             result = "equivalent" if m.equivalent else result
             rows.append((m, result))
             print(f"| {m.id} | {m.what} | {result} | {test} | {seconds:.0f} |", flush=True)
+    shutil.rmtree(os.path.dirname(args.snapshot), ignore_errors=True)
     scored = [r for m, r in rows if r not in ("equivalent", "stale")]
     killed = scored.count("killed")
     print(f"\nkilled {killed} of {len(scored)} non-equivalent mutants ({100 * killed / max(len(scored), 1):.0f}%)"

@@ -9,6 +9,7 @@ so a change of any of these must give a new file, never a stale hit. The same
 graph in a new process finds both the module and Numba's compiled code on disk;
 in the same process it finds the compiled function itself.
 """
+import functools
 import hashlib
 import importlib.util
 import os
@@ -34,6 +35,7 @@ def cache_dir():
     return path
 
 
+@functools.cache
 def _toolchain():
     """What else the compiled code depends on: versions and the runtime's source."""
     import llvmlite
@@ -43,16 +45,10 @@ def _toolchain():
     return f"numba {numba.__version__} llvmlite {llvmlite.__version__} numpy {np.__version__} runtime {runtime_hash}"
 
 
-_TOOLCHAIN = None
-
-
 def cache_key(source, backend):
     """The hash naming the cache file of `source` compiled for `backend`."""
-    global _TOOLCHAIN
-    if _TOOLCHAIN is None:
-        _TOOLCHAIN = _toolchain()
     options = sorted(NJIT_OPTIONS.items()) if backend == "NUMBA" else []
-    text = f"{backend}\n{options!r}\n{_TOOLCHAIN}\n{source}"
+    text = f"{backend}\n{options!r}\n{_toolchain()}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -867,7 +867,7 @@ class ScanRenderer:
         for i, (buf, var) in enumerate(zip(bufs, self.body_out.states)):
             value = r.name(var)
             if var.ndim:  # a store would broadcast a row of another shape silently
-                with r.block(f"if {same_row(value, buf, var.ndim, negate=True)}:"):
+                with r.block(f"if {not_a_row(value, buf, var.ndim)}:"):
                     r.raise_("ScanError", f"scan{self.label}: step %d gives state {i} (initial value %s) a new "
                              "value of shape %s; its initial rows have shape %s", t,
                              repr(initial_name(self.outer_vars.states[i]) or "unnamed"), f"{value}.shape",
@@ -879,7 +879,7 @@ class ScanRenderer:
                 dims = [n] + [f"{value}.shape[{d}]" for d in range(var.ndim)]
                 r.emit(f"{out} = {alloc(dims, var.dtype)}")
             if var.ndim:
-                with r.block(f"elif {same_row(value, out, var.ndim, negate=True)}:"):
+                with r.block(f"elif {not_a_row(value, out, var.ndim)}:"):
                     r.raise_("ScanError", f"scan{self.label}: step %d gives output {k} a value of shape %s; "
                              "step 0 gave %s", t, f"{value}.shape", f"{out}.shape[1:]")
             r.emit(f"{out}[{t}] = {value}")
@@ -891,10 +891,9 @@ class ScanRenderer:
             r.emit(f"{', '.join(shared)} = {', '.join(values)}")
 
 
-def same_row(value, stacked, ndim, negate=False):
-    """The condition that `value` has the shape of one row of `stacked` (or has not)."""
-    op, join = ("!=", " or ") if negate else ("==", " and ")
-    return join.join(f"{value}.shape[{d}] {op} {stacked}.shape[{d + 1}]" for d in range(ndim))
+def not_a_row(value, stacked, ndim):
+    """The condition that `value` does not have the shape of one row of `stacked`."""
+    return " or ".join(f"{value}.shape[{d}] != {stacked}.shape[{d + 1}]" for d in range(ndim))
 
 
 def offset(t, k):
