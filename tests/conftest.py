@@ -14,7 +14,7 @@ else:
     atexit.register(shutil.rmtree, os.environ["LOOPC_CACHE_DIR"], ignore_errors=True)
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 import loopc  # noqa: E402
 
@@ -49,4 +49,8 @@ settings.register_profile("ci", max_examples=100, deadline=None, derandomize=Tru
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# `mutants` (tools/mutants.py): the ci examples, without shrinking a failure (each shrink step
+# compiles again; a mutant only needs to know that something failed).
+settings.register_profile("mutants", parent=settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile(os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci"))

@@ -648,7 +648,10 @@ class Builder:
         return self.add(x.var[index], (len(picks),) + x.shape[1:], x.exact, f"{x.name}[{text}]")
 
     def set_subtensor(self):
-        """`set_subtensor(x[idx], y)` or `inc_subtensor(...)` over a basic index or an int vector."""
+        """`set_subtensor(x[idx], y)` or `inc_subtensor(...)` over a basic index, an int vector,
+        or the whole of a 0-d value (`s[()]`)."""
+        if self.coin(0.15):
+            return self.set_scalar()
         region = self.take() if self.coin(0.3) else self.index()
         if region is None or region.var.owner is None:
             return None
@@ -672,6 +675,21 @@ class Builder:
         if out is None:
             return None
         return self.add(out, base.shape, base.exact and y.exact, f"T.{how}({region.name}, {y.name})")
+
+    def set_scalar(self):
+        """`set_subtensor(s[()], y)` or `inc_subtensor(s[()], y)` of a 0-d `s`."""
+        x = self.operand(where=lambda e: e.ndim == 0)
+        if x is None:
+            return None
+        y = self.operand(where=lambda e: e.ndim == 0 and (x.dtype not in DISCRETE or e.dtype in DISCRETE))
+        if y is None:
+            return None
+        how = self.draw(st.sampled_from(["set_subtensor", "inc_subtensor"]))
+        out = self.apply(getattr(T, how), x.var[()], y.var)
+        if out is None:
+            return None
+        exact = y.exact if how == "set_subtensor" else x.exact and y.exact
+        return self.add(out, (), exact, f"T.{how}({x.name}[()], {y.name})")
 
     def shape_op(self):
         d = self.draw
@@ -959,6 +977,11 @@ class ScanBuilder:
             p.lines.append(f"{res_name} = [{res_name}]")
         targets = {t.var for t in self.update_targets}
         for target, exact in zip(self.update_targets, self.update_exact):
+            if self.coin(0.25):
+                # left out of the function: the value still evolves inside the loop, where
+                # the body reads it, but the shared variable keeps its own
+                p.lines.append(f"# {res_name}_updates[{target.name}] is not passed to the function")
+                continue
             new = updates[target.var]
             self.root.updates.append((target, Expr(new, target.shape, f"{res_name}_updates[{target.name}]", exact)))
         rngs = [rng for rng in updates if rng not in targets]
