@@ -101,7 +101,7 @@ BINARY_SYNTAX = {
     "^": lambda x, y: x ^ y, "**": lambda x, y: x ** y,
 }
 REDUCTIONS = ("sum", "max", "min", "prod", "mean", "argmax", "argmin", "any", "all")
-PY_SCALARS = (2, -1, 0, 3, 0.5, -1.5, 0.0, 2.0, True, False, float("inf"), float("nan"))
+PY_SCALARS = (2, -1, 0, 1, 3, 0.5, -1.5, 0.0, 1.0, 2.0, True, False, float("inf"), float("nan"))
 
 
 @dataclass
@@ -337,6 +337,18 @@ class Builder:
         self.pool.append(e)
         return e
 
+    def special_input(self):
+        """A new float input of nothing but -inf, inf and NaN (all one of them, or mixed)."""
+        d = self.draw
+        dtype = d(st.sampled_from(["float64", "float32"]))
+        shape, flags = self.draw_shape(d(st.sampled_from([1, 2, 3])))
+        specials = st.sampled_from([float("-inf"), float("inf"), float("nan")])
+        if self.coin():
+            value = np.full(shape, d(specials), dtype)
+        else:
+            value = d(hnp.arrays(dtype, shape, elements=specials))
+        return self.new_input(dtype, shape, flags, value)
+
     def int_input(self, value):
         """A new symbolic integer scalar input holding `value`."""
         dtype = self.draw(st.sampled_from(["int64", "int32"]))
@@ -516,7 +528,10 @@ class Builder:
     def reduce(self):
         d = self.draw
         kind = d(st.sampled_from(REDUCTIONS))
-        x = self.operand(kind in ("argmax", "argmin", "any", "all"))
+        if self.coin(0.25):
+            x = self.special_input()  # where an identity or NaN rule shows
+        else:
+            x = self.operand(kind in ("argmax", "argmin", "any", "all"))
         if x is None:
             return None
         axis = self.draw_axis(x, single=kind in ("argmax", "argmin"))
@@ -893,7 +908,7 @@ class ScanBuilder:
             taps = taps if len(taps) > 1 else sorted({taps[0], -1, d(st.integers(-3, -2))})  # a block of rows
             rows = -min(taps)
             _, _, row, flags, dtype, _, _ = like
-            init = p.new_input(dtype, (rows + d(st.integers(0, 1)),) + row, (False,) + flags)
+            init = self.initial_block(dtype, (rows + d(st.integers(0, 1)),) + row, (False,) + flags)
             return init, taps, row, flags, dtype, "dict", init.exact and self.coin(0.6)
         if taps == [-1]:  # the initial value is one step (with any other taps, a block of rows)
             if self.coin(0.15):
@@ -910,11 +925,21 @@ class ScanBuilder:
             if init is None:
                 shape, flags = p.draw_shape(d(st.sampled_from([1, 0, 2])))
                 length = rows + d(st.integers(0, 1))
-                init = p.new_input(shape=(length,) + shape, flags=(length == 1 and self.coin(0.3),) + flags)
+                init = self.initial_block(d(st.sampled_from(DTYPES)), (length,) + shape,
+                                          (length == 1 and self.coin(0.3),) + flags)
             dtype, row, flags, exact = init.dtype, init.shape[1:], init.bcast[1:], init.exact
             how = "dict"
         exact = exact and self.coin(0.6)
         return init, taps, tuple(row), tuple(flags), dtype, how, exact
+
+    def initial_block(self, dtype, shape, flags):
+        """The initial rows of a state with several taps: an input, or a constant (whose rows
+        are known, so dce may drop the state when nothing needs it)."""
+        p = self.parent
+        if self.coin(0.6):
+            return p.new_input(dtype, shape, flags)
+        value = np.asarray(self.draw(hnp.arrays(dtype, shape, elements=elements(dtype, False))), dtype=dtype)
+        return p.add(T.constant(value), shape, True, f"T.constant({src(value)})")
 
     # -- the call ------------------------------------------------------------------------
     def sequence_arg(self, x, taps, how):
@@ -1248,7 +1273,13 @@ def _fault_index(b):
     d = b.draw
     n = d(st.integers(0, 3))
     x = b.new_input(d(st.sampled_from(DTYPES)), (n, 2))
-    i = b.int_input(d(st.sampled_from([n, n + 1, -n - 1, -n - 5])))
+    k = d(st.sampled_from([n, n + 1, -n - 1, -n - 5]))
+    if b.coin():  # a constant index: the bound is checked against the run-time length all the same
+        axis = d(st.integers(0, 1))
+        k = k if axis == 0 else d(st.sampled_from([2, 3, -3]))
+        index = (k,) if axis == 0 else (slice(None), k)
+        return b.add(x.var[index], (2,) if axis == 0 else (n,), True, f"{x.name}[{index!r}]"), LoopcIndexError
+    i = b.int_input(k)
     return b.add(x.var[i.var], (2,), True, f"{x.name}[{i.name}]"), LoopcIndexError
 
 

@@ -319,7 +319,7 @@ def test_the_cache_key_covers_what_decides_the_compiled_code(monkeypatch):
     assert key == compiler.cache_key(source, "NUMBA")
     assert key != compiler.cache_key(source + "\n", "NUMBA")
     assert key != compiler.cache_key(source, "PY")
-    monkeypatch.setattr(compiler, "NJIT_OPTIONS", {"error_model": "python"})
+    monkeypatch.setattr(compiler, "NJIT_OPTIONS", {**compiler.NJIT_OPTIONS, "_another_option": 1})
     assert key != compiler.cache_key(source, "NUMBA")
     monkeypatch.undo()
     monkeypatch.setattr(compiler, "_toolchain", lambda: "numba 0.0 llvmlite 0.0 numpy 0.0 runtime 0")

@@ -241,16 +241,11 @@ def check_failing(case, modes):
 any_case = st.one_of(cases(), scan_cases())
 
 
+# The PY tests first: they are quick, so `pytest -x` (and tools/mutants.py) stops early.
 @settings(max_examples=EXAMPLES["agree"])
 @given(any_case)
 def test_modes_agree(case):
     check_case(case, MODES)
-
-
-@settings(max_examples=EXAMPLES["agree_numba"])
-@given(any_case)
-def test_modes_agree_numba(case):
-    check_case(case, NUMBA_MODES)
 
 
 # Each fault gets its share of the examples: a fault drawn from one list would be
@@ -258,6 +253,12 @@ def test_modes_agree_numba(case):
 @pytest.mark.parametrize("fault", FAULTS)
 def test_failing_calls_fail_alike(fault):
     run_failing(fault, EXAMPLES["fail"] // len(FAULTS), MODES)
+
+
+@settings(max_examples=EXAMPLES["agree_numba"])
+@given(any_case)
+def test_modes_agree_numba(case):
+    check_case(case, NUMBA_MODES)
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -135,7 +135,7 @@ MUTANTS = [
            "return any(y is x for y, k in bounded)",
            "dce drops a dead sequence whose length check could fail"),
     Mutant("P03", "loopc/passes/dce.py", "            if not keep[\"shared\"][i] and current in deps:\n"
-           "                keep[\"shared\"][i] = woken = True\n", "",
+           "                keep[\"shared\"][i] = woken = True\n", "            pass\n",
            "dce drops a shared update that a kept output reads"),
     Mutant("P04", "loopc/passes/canonicalize.py", '"sub": (0, (1,))', '"sub": (0, (0, 1))',
            "canonicalize rewrites 0 - x to x"),
@@ -147,16 +147,20 @@ MUTANTS = [
            "x + zeros(n) becomes x even where the constant would decide the length"),
     Mutant("P07", "loopc/passes/canonicalize.py",
            '    order = tuple("x" if a == "x" else inner.op.order[a] for a in node.op.order)',
-           '    order = tuple(inner.op.order[a] if a != "x" and a < len(inner.op.order) else a for a in node.op.order)\n'
-           '    order = tuple("x" if a == "x" else a for a in order)',
-           "merged dimshuffles compose their orders wrongly"),
+           '    order = tuple("x" if a == "x" or inner.op.order[a] == "x" else a for a in node.op.order)',
+           "merged dimshuffles drop the inner permutation"),
     Mutant("P08", "loopc/passes/canonicalize.py",
            "    if not all(value.broadcastable) or not all(isinstance(n, Constant) and int(n.data) >= 0 for n in lengths):\n"
            "        return None\n", "", "shape_i of an alloc drops the alloc's checks"),
     Mutant("P09", "loopc/passes/canonicalize.py",
            '    return [Constant(out.type, np.array(value, dtype=out.dtype, order="C"))',
            '    return [Constant(out.type, np.array(value, order="C"))',
-           "constant folding keeps NumPy's result dtype instead of the node's"),
+           "constant folding keeps NumPy's result dtype instead of the node's",
+           equivalent="every op's perform already returns its output's dtype (the differential tests check it)"),
+    Mutant("P12", "loopc/passes/canonicalize.py",
+           "        if _is_neutral(const, neutral) and other.type == node.out.type:",
+           "        if _is_neutral(const, neutral) and other.ndim == node.out.ndim:",
+           "canonicalize drops `x * 1` even where the 1 widens x's dtype"),
     Mutant("P10", "loopc/passes/cse.py", "    key = (node.op, node.inputs)", "    key = (node.op.name, node.inputs)",
            "cse merges nodes whose ops differ only in their parameters"),
     Mutant("P11", "loopc/passes/cse.py", "NEVER_MERGED = (RandomOp, Print)", "NEVER_MERGED = (Print,)",
@@ -233,7 +237,7 @@ def run_one(m, tests, options):
         start = time.perf_counter()
         try:
             proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                   "--no-header", "-rf", *options.pytest_args.split(), *tests], cwd=repo,
+                                   "--no-header", "-rfE", *options.pytest_args.split(), *tests], cwd=repo,
                                   env=env, capture_output=True, text=True, timeout=options.timeout)
         except subprocess.TimeoutExpired:
             return "timeout", "", time.perf_counter() - start
@@ -241,7 +245,9 @@ def run_one(m, tests, options):
         if proc.returncode == 0:
             return "survived", "", seconds
         failed = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
-        return "killed", failed[0] if failed else f"(pytest exit {proc.returncode})", seconds
+        if proc.returncode != 1 or not failed:  # no test ran to fail: the mutant does not even import
+            return "broken", f"(pytest exit {proc.returncode})", seconds
+        return "killed", failed[0], seconds
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -283,11 +289,11 @@ def main(argv=None):
             rows.append((m, result))
             print(f"| {m.id} | {m.what} | {result} | {test} | {seconds:.0f} |", flush=True)
     shutil.rmtree(os.path.dirname(args.snapshot), ignore_errors=True)
-    scored = [r for m, r in rows if r not in ("equivalent", "stale")]
+    scored = [r for m, r in rows if r not in ("equivalent", "stale", "broken")]
     killed = scored.count("killed")
     print(f"\nkilled {killed} of {len(scored)} non-equivalent mutants ({100 * killed / max(len(scored), 1):.0f}%)"
           + "".join(f"; {r}: {', '.join(m.id for m, x in rows if x == r)}"
-                    for r in ("survived", "timeout", "stale", "equivalent") if any(x == r for _, x in rows)))
+                    for r in ("survived", "timeout", "broken", "stale", "equivalent") if any(x == r for _, x in rows)))
     return 0
 
 

@@ -14,7 +14,10 @@ recursively, and the whole thing repeats until nothing changes (a pruned scan
 may stop reading another scan's output).
 Requires: nothing.
 Guarantees: same inputs, same output types and values (shared updates that are
-graph outputs are read, so they are kept); `verify` holds.
+graph outputs are read, so they are kept); `verify` holds. Checks of the scan's
+inputs (initial rows, sequence lengths) survive; an error that only a dropped
+body value would raise (a shape mismatch in an output nobody reads) does not, as
+that value is never computed.
 
     %0, %1 = scan n_steps=%n states=[%h0 taps=[-1]] non_seqs=[%c] {outputs=1} {
     ^(%h: f64[?], %c_1: f64[?]):  %2 = tanh %h;  %3 = mul %h, %c_1;  yield %2, %3
