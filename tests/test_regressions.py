@@ -1,5 +1,7 @@
 """Plain regression tests for the bugs the differential tests (tests/test_differential.py)
 found, one test per bug, each run in every mode."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -254,3 +256,72 @@ def test_a_dead_state_still_checks_its_initial_rows(mode, optimizer):
     with pytest.raises(ScanError, match="initial value x0 needs at least 2 rows"):
         run(mode, [x0, y0], ys, np.ones((1, 2)), np.ones(2))
     np.testing.assert_array_equal(run(mode, [x0, y0], ys, np.ones((2, 2)), np.ones(2)), [[2, 2], [4, 4], [8, 8]])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_state_read_only_through_its_later_tap_is_kept(mode, optimizer):
+    # A state nobody outside reads, whose later tap (-1) alone feeds a kept state: dce
+    # must look at every tap, not the first one.
+    a0 = T.constant(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    b0 = T.dvector("b0")
+    (_, bs), _ = loopc.scan(lambda a2, a1, b: [a1 + a2, b + a1],
+                            outputs_info=[dict(initial=a0, taps=[-2, -1]), b0], n_steps=3)
+    a, b, want = [[1.0, 2.0], [3.0, 4.0]], np.zeros(2), []
+    for _ in range(3):
+        b = b + np.array(a[-1])
+        a.append(list(np.add(a[-1], a[-2])))
+        want.append(b)
+    np.testing.assert_array_equal(run(mode, [b0], bs, np.zeros(2)), want)
+
+
+REDUCTION_AXES = [None, 0, 1, 2, -1, (0, 1), (0, 2), (1, 2), (2, 0), (0, 1, 2)]
+
+
+@pytest.fixture(scope="module", params=["PY", "NUMBA"])
+def every_reduction(request):
+    """One compiled function per mode with every reduction over every axis combination of
+    a 3-d input (argmax and argmin over one axis or all), keepdims on and off."""
+    x = T.dtensor3("x")
+    exprs, names = [], []
+    for kind in ["sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin"]:
+        for axis in REDUCTION_AXES:
+            if kind.startswith("arg") and isinstance(axis, tuple) and len(axis) != 3:
+                continue
+            for keepdims in (False, True):
+                exprs.append(getattr(T, kind)(x, axis=axis, keepdims=keepdims))
+                names.append((kind, axis, keepdims))
+    return loopc.function([x], exprs, mode=request.param), names
+
+
+def numpy_reduction(kind, value, axis, keepdims):
+    if kind.startswith("arg"):
+        fn = np.argmax if kind == "argmax" else np.argmin
+        if isinstance(axis, tuple):
+            out = fn(value)
+            return np.reshape(out, (1,) * value.ndim) if keepdims else out
+        return fn(value, axis=axis, keepdims=keepdims)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty group is NaN
+        return getattr(np, kind)(value, axis=axis, keepdims=keepdims)
+
+
+@pytest.mark.parametrize("fill", ["-inf", "inf", "nan", "mixed", "empty_last", "empty_middle"])
+def test_every_reduction_over_every_axis_combination_with_specials(every_reduction, fill):
+    # A float max starting from the largest finite value (not -inf) passed every other test.
+    f, names = every_reduction
+    value = {"-inf": np.full((2, 3, 2), -np.inf), "inf": np.full((2, 3, 2), np.inf),
+             "nan": np.full((2, 3, 2), np.nan), "mixed": np.array([np.inf, -np.inf, np.nan, 1.0, -0.0, 2.0] * 2
+                                                                  ).reshape(2, 3, 2),
+             "empty_last": np.zeros((2, 3, 0)), "empty_middle": np.zeros((2, 0, 3))}[fill]
+    if value.size == 0:  # max, min and the argreductions of an empty axis have no identity
+        with pytest.raises(LoopcValueError, match="length 0"):
+            f(value)
+        keep = [k for k, (kind, _, _) in enumerate(names) if kind in ("sum", "prod", "mean", "any", "all")]
+        g = loopc.function(f.inputs, [f.outputs[k] for k in keep], mode=f.mode)
+        names, got = [names[k] for k in keep], g(value)
+    else:
+        got = f(value)
+    for (kind, axis, keepdims), result in zip(names, got):
+        want = numpy_reduction(kind, value, axis, keepdims)
+        np.testing.assert_array_equal(result, want, err_msg=f"{kind} axis={axis} keepdims={keepdims}")
+        assert np.shape(result) == np.shape(want)
