@@ -28,6 +28,15 @@ def mode(request):
     loopc.config.mode = saved
 
 
+@pytest.fixture(params=["fast_run", "None"])
+def optimizer(request):
+    """Run a test with the optimizer on and off: sets `loopc.config.optimizer`, restores it after."""
+    saved = loopc.config.optimizer
+    loopc.config.optimizer = request.param
+    yield request.param
+    loopc.config.optimizer = saved
+
+
 @pytest.fixture
 def float64():
     """Pin `config.floatX` to float64 (Theano's default), restoring it after."""

@@ -158,14 +158,6 @@ def test_dot_of_float32_and_an_int64_scalar_is_computed_in_float64(mode):
 
 # -- issue 11: modes that disagreed on bad input, and a rewrite that dropped an error ---------
 
-@pytest.fixture(params=["fast_run", "None"])
-def optimizer(request):
-    saved = loopc.config.optimizer
-    loopc.config.optimizer = request.param
-    yield request.param
-    loopc.config.optimizer = saved
-
-
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_reshape_checks_the_size_in_every_mode(mode, optimizer):
     # PY and NUMBA returned array(1.) for a 2-element vector reshaped to (), and let NumPy's
