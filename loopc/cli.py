@@ -61,7 +61,8 @@ def _parser():
 
     dump = sub.add_parser("dump", parents=[common], help="print the IR of a model's functions")
     dump.add_argument("model")
-    dump.add_argument("--stage", default=None, help="a pass name, 'input', or 'all' (default: the final IR)")
+    dump.add_argument("--stage", default=None, help="a pass name, 'input', 'lower', 'loops' (the final loop "
+                      "IR) or 'all' (default: the final graph IR)")
     dump.add_argument("--format", choices=("text", "dot"), default="text")
     dump.add_argument("--function", action="append", default=None, metavar="NAME",
                       help="only this function (repeatable)")
@@ -258,28 +259,39 @@ def load_functions(path, names=None, theano=False):
 
 def cmd_dump(args):
     from .ir.dot import to_dot
-    from .ir.printer import format_graph
-    render = to_dot if args.format == "dot" else format_graph
     chunks = []
     for name, fn in load_functions(args.model, args.function, args.theano):
-        for stage, graph in _stages(fn, args.stage, name):
+        for stage in _stages(fn, args.stage, name):
             header = f"// ---- {name}: after {stage}" if args.stage == "all" else None
-            text = render(graph, name=name).rstrip("\n")
+            text = _render(fn, stage, name, args.format, to_dot).rstrip("\n")
             chunks.append(f"{header}\n{text}" if header else text)
     print("\n\n".join(chunks))
     return 0
 
 
+def _render(fn, stage, name, fmt, to_dot):
+    graphs = dict(fn.stages)
+    if stage is None or stage in graphs:
+        graph = fn.graph if stage is None else graphs[stage]
+        if fmt == "dot":
+            return to_dot(graph, name=name)
+        from .ir.printer import format_graph
+        return format_graph(graph, name=name)
+    if fmt == "dot":
+        raise CliError(f"--format dot: stage {stage!r} is loop IR, which has only the text form")
+    return fn.dump(stage)
+
+
 def _stages(fn, stage, name):
+    names = fn.stage_names()
     if stage is None:
-        return [(fn.stages[-1][0], fn.graph)]
+        return [None]
     if stage == "all":
-        return list(fn.stages)
-    for stage_name, graph in fn.stages:
-        if stage_name == stage:
-            return [(stage_name, graph)]
+        return names[:-1]  # "loops" is the last loop stage again
+    if stage in names:
+        return [stage]
     raise CliError(f"function {name} has no stage {stage!r}; its stages are "
-                   f"{', '.join(n for n, _ in fn.stages)} (or 'all')")
+                   f"{', '.join(names)} (or 'all')")
 
 
 # -- loopc compile ---------------------------------------------------------------

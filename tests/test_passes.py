@@ -1,23 +1,27 @@
-"""Tests of the passes canonicalize, cse and dce.
+"""Tests of the passes canonicalize, cse, push_out, dce and save_memory.
 
 Every case builds a graph straight from the op table, runs one pass, and checks
 (1) the IR text after it against the expected text written inline (a failure
 prints the actual text, ready to paste), (2) that `verify` holds, (3) that the
 pass is idempotent, and (4) that the reference evaluator gives the same numbers
-before and after, on random inputs.
+before and after, on random inputs. The scan passes' cases also check the text
+before the pass and the numbers before and after in PY mode (`check_scan_pass`).
 """
 import copy
+import dataclasses
 import textwrap
 
 import numpy as np
 import pytest
 
 from loopc.ir.graph import Constant, Graph, SharedVariable, Variable, verify
+from loopc.backends import compile_graph, runtime
+from loopc.errors import LoopcError
 from loopc.ir.ops import Alloc, DimShuffle, Dot, Elemwise, Print, RandomOp, Reduce, Shape, ShapeI, Subtensor
 from loopc.ir.printer import format_graph
 from loopc.ir.scan import Scan
 from loopc.ir.types import RandomStateType, TensorType
-from loopc.passes import PIPELINE, canonicalize, cse, dce, run_pipeline
+from loopc.passes import PIPELINE, canonicalize, cse, dce, push_out, run_pipeline, save_memory
 from loopc.reference import evaluate
 
 RNG = np.random.default_rng(0)
@@ -51,13 +55,13 @@ def step_var(name, dtype="float64", ndim=1):
 
 
 def scan(n_steps, body_inputs, body_outputs, sequences=(), states=(), shared=(), non_sequences=(),
-         sequence_taps=None, state_taps=None, n_outputs=0, has_until=False):
+         sequence_taps=None, state_taps=None, n_outputs=0, has_until=False, go_backwards=False):
     """The outputs of a scan node (states, outputs, shared final values)."""
     op = Scan(body=Graph(body_inputs, body_outputs),
               sequence_taps=sequence_taps or tuple((0,) for _ in sequences),
               state_taps=state_taps or tuple((-1,) for _ in states),
               n_outputs=n_outputs, n_shared=len(shared), n_non_sequences=len(non_sequences),
-              has_until=has_until)
+              has_until=has_until, go_backwards=go_backwards)
     return list(op.make_node(n_steps, *sequences, *states, *shared, *non_sequences).outputs)
 
 
@@ -77,9 +81,9 @@ def check(pass_module, graph, expected, values):
     return after
 
 
-def assert_same_numbers(before, after, values):
-    want = evaluate(before, copy.deepcopy(values))
-    got = evaluate(after, copy.deepcopy(values))
+def assert_same_numbers(before, after, values, run=evaluate):
+    want = run(before, copy.deepcopy(values))
+    got = run(after, copy.deepcopy(values))
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want)):
         if isinstance(w, np.random.RandomState):
@@ -92,6 +96,58 @@ def assert_same_numbers(before, after, values):
 
 def normal(*shape):
     return RNG.normal(size=shape)
+
+
+def small_ints(*shape):
+    """Integer-valued floats: any order of summation gives the same, exact, numbers."""
+    return RNG.integers(-3, 4, size=shape).astype("float64")
+
+
+def check_scan_pass(pass_module, graph, before, after, *value_sets, failing=(), same_message=True):
+    """`check` with the text before the pass too, and the numbers before and after in
+    the reference evaluator and in PY mode for each set of input values; each set in
+    `failing` must raise the same error before and after instead (the same class, and
+    with `same_message` the same message)."""
+    text = format_graph(graph)
+    want = textwrap.dedent(before).strip()
+    assert text == want, f"the graph before {pass_module.__name__}, expected\n{want}\n-- actual:\n{text}"
+    new = check(pass_module, graph, after, value_sets[0])
+    for run in (evaluate, run_py):
+        for values in value_sets:
+            assert_same_numbers(graph, new, values, run)
+        for values in failing:
+            assert_same_error(graph, new, values, run, same_message)
+    return new
+
+
+def run_py(graph, values):
+    """`evaluate`, in PY mode: random states go in and come out through the runtime's slots."""
+    rngs = [v for v in values if isinstance(v, np.random.RandomState)]
+    slots = iter(range(len(rngs)))
+    args = [next(slots) if isinstance(v, np.random.RandomState) else v for v in values]
+    runtime.RNG_SLOTS[:] = rngs
+    try:
+        results = compile_graph(graph, "PY")(*args)
+        table = list(runtime.RNG_SLOTS)
+    finally:
+        runtime.RNG_SLOTS[:] = []
+    return [table[r] if isinstance(var.type, RandomStateType) else r for var, r in zip(graph.outputs, results)]
+
+
+def assert_same_error(before, after, values, run, same_message=True):
+    with pytest.raises(LoopcError) as want:
+        run(before, copy.deepcopy(values))
+    with pytest.raises(type(want.value)) as got:
+        run(after, copy.deepcopy(values))
+    assert str(got.value) == str(want.value) or not same_message
+
+
+def sub(x, idx_list, *indices):
+    return Subtensor(idx_list).make_node(x, *indices).out
+
+
+def i64(value):
+    return const(value, "int64")
 
 
 # -- canonicalize: constant folding ----------------------------------------------------
@@ -518,6 +574,25 @@ def test_dce_keeps_what_until_reads():
     """, [np.int64(10), normal(1, 2), np.zeros((1, 2))])
 
 
+def test_dce_keeps_the_rows_kept_of_what_stays():
+    n, a0, b0 = tensor("n", "int64", ()), tensor("a0", bcast=(True, False)), tensor("b0", bcast=(True, False))
+    a, b = step_var("a"), step_var("b")
+    node = scan(n, [a, b], [ew("mul", a, a), ew("add", b, b), ew("exp", a)], states=[a0, b0], n_outputs=1)[0].owner
+    kept = dataclasses.replace(node.op, keep=(2, 1, 3)).make_node(*node.inputs)
+    graph = Graph([n, a0, b0], [sub(kept.outputs[0], ("i",), i64(-2))])
+    check(dce, graph, """
+        func @fn(%n: i64[], %a0: f64[1,?], %b0: f64[1,?]) -> (f64[?]) {
+          %0 = scan n_steps=%n states=[%a0 taps=[-1]] {keep=[2]} {
+          ^(%a: f64[?]):
+            %1 = mul %a, %a : f64[?]
+            yield %1
+          } : f64[?,?]
+          %2 = subtensor %0[-2] : f64[?]
+          return %2
+        }
+    """, [np.int64(3), normal(1, 2), normal(1, 2)])
+
+
 def test_dce_prunes_nested_scans_and_repeats_until_nothing_changes():
     """The inner scan's log output feeds only the first scan's second output, which the
     second scan reads only as a non-sequence of its own dead output: pruning the
@@ -556,10 +631,457 @@ def test_dce_prunes_nested_scans_and_repeats_until_nothing_changes():
     """, [np.abs(normal(3, 4))])
 
 
+# -- save_memory -------------------------------------------------------------------------------
+
+def _two_tap_scan(n, h0, X, has_until=False):
+    """A state h with taps [-2, -1] over a sequence X, an output o = x_t * h_tm1, and
+    (with has_until) a stop once h's first entry exceeds 20."""
+    x_t, h2, h1 = step_var("x_t"), step_var("h_tm2"), step_var("h_tm1")
+    new_h = ew("add", h2, h1)
+    stop = [ew("gt", sub(new_h, ("i",), i64(0)), const(20.0))] if has_until else []
+    return scan(n, [x_t, h2, h1], [new_h, ew("mul", x_t, h1)] + stop, sequences=[X], states=[h0],
+                state_taps=((-2, -1),), n_outputs=1, has_until=has_until)
+
+
+def _two_tap_values(n):
+    return [np.int64(n), np.ones((2, 3)), small_ints(6, 3)]
+
+
+def test_scan_keep_is_checked_and_printed_only_when_set():
+    n, h0 = tensor("n", "int64", ()), tensor("h0", bcast=(True, False))
+    h = step_var("h")
+    (hs,) = scan(n, [h], [ew("neg", h)], states=[h0])
+    op = hs.owner.op
+    for bad in [(1, 2), (0,), (1.0,), [1]]:
+        with pytest.raises(LoopcError, match="keep"):
+            dataclasses.replace(op, keep=bad).make_node(n, h0)
+    assert "keep" not in format_graph(Graph([n, h0], [hs]))
+    kept = dataclasses.replace(op, keep=(3,)).make_node(n, h0).out
+    assert "{keep=[3]}" in format_graph(Graph([n, h0], [kept]))
+
+
+def test_save_memory_keeps_the_last_rows_constant_indices_read():
+    """h[-1], h[-3] and h's row length: h keeps 3 rows; o[-2, 1:]: o keeps 2. Zero steps
+    (h[-1] raises), fewer steps than rows kept, and more."""
+    n, h0, X = tensor("n", "int64", ()), tensor("h0", bcast=(False, False)), tensor("X", bcast=(False, False))
+    hs, o = _two_tap_scan(n, h0, X)
+    graph = Graph([n, h0, X], [sub(hs, ("i",), i64(-1)), sub(hs, ("i",), i64(-3)), ShapeI(1).make_node(hs).out,
+                               sub(o, ("i", ("s", True, False, False)), i64(-2), i64(1))])
+    check_scan_pass(save_memory, graph, """
+        func @fn(%n: i64[], %h0: f64[?,?], %X: f64[?,?]) -> (f64[?], f64[?], i64[], f64[?]) {
+          %0, %1 = scan n_steps=%n seqs=[%X taps=[0]] states=[%h0 taps=[-2, -1]] {outputs=1} {
+          ^(%x_t: f64[?], %h_tm2: f64[?], %h_tm1: f64[?]):
+            %2 = add %h_tm2, %h_tm1 : f64[?]
+            %3 = mul %x_t, %h_tm1 : f64[?]
+            yield %2, %3
+          } : f64[?,?], f64[?,?]
+          %4 = subtensor %0[-1] : f64[?]
+          %5 = subtensor %0[-3] : f64[?]
+          %6 = shape_i %0 {axis=1} : i64[]
+          %7 = subtensor %1[-2, 1:] : f64[?]
+          return %4, %5, %6, %7
+        }
+    """, """
+        func @fn(%n: i64[], %h0: f64[?,?], %X: f64[?,?]) -> (f64[?], f64[?], i64[], f64[?]) {
+          %0, %1 = scan n_steps=%n seqs=[%X taps=[0]] states=[%h0 taps=[-2, -1]] {outputs=1, keep=[3, 2]} {
+          ^(%x_t: f64[?], %h_tm2: f64[?], %h_tm1: f64[?]):
+            %2 = add %h_tm2, %h_tm1 : f64[?]
+            %3 = mul %x_t, %h_tm1 : f64[?]
+            yield %2, %3
+          } : f64[?,?], f64[?,?]
+          %4 = subtensor %0[-1] : f64[?]
+          %5 = subtensor %0[-3] : f64[?]
+          %6 = shape_i %0 {axis=1} : i64[]
+          %7 = subtensor %1[-2, 1:] : f64[?]
+          return %4, %5, %6, %7
+        }
+    """, _two_tap_values(5), _two_tap_values(3), failing=[_two_tap_values(0), _two_tap_values(2)])
+
+
+def test_save_memory_counts_the_steps_until_ran():
+    """h runs 7, 11, 18, 29 and `until` stops there, at step 3 of 6: the ring's last two
+    rows are those of steps 3 and 2, not of 5 and 4."""
+    n, h0, X = tensor("n", "int64", ()), tensor("h0", bcast=(False, False)), tensor("X", bcast=(False, False))
+    hs, o = _two_tap_scan(n, h0, X, has_until=True)
+    graph = Graph([n, h0, X], [sub(hs, ("i",), i64(-1)), sub(hs, ("i",), i64(-2)), sub(o, ("i",), i64(-1))])
+    after = check_scan_pass(save_memory, graph, """
+        func @fn(%n: i64[], %h0: f64[?,?], %X: f64[?,?]) -> (f64[?], f64[?], f64[?]) {
+          %0, %1 = scan n_steps=%n seqs=[%X taps=[0]] states=[%h0 taps=[-2, -1]] {outputs=1, until=true} {
+          ^(%x_t: f64[?], %h_tm2: f64[?], %h_tm1: f64[?]):
+            %2 = add %h_tm2, %h_tm1 : f64[?]
+            %3 = mul %x_t, %h_tm1 : f64[?]
+            %4 = subtensor %2[0] : f64[]
+            %5 = gt %4, 20.0:f64 : i1[]
+            yield %2, %3, %5
+          } : f64[?,?], f64[?,?]
+          %6 = subtensor %0[-1] : f64[?]
+          %7 = subtensor %0[-2] : f64[?]
+          %8 = subtensor %1[-1] : f64[?]
+          return %6, %7, %8
+        }
+    """, """
+        func @fn(%n: i64[], %h0: f64[?,?], %X: f64[?,?]) -> (f64[?], f64[?], f64[?]) {
+          %0, %1 = scan n_steps=%n seqs=[%X taps=[0]] states=[%h0 taps=[-2, -1]] {outputs=1, keep=[2, 1], until=true} {
+          ^(%x_t: f64[?], %h_tm2: f64[?], %h_tm1: f64[?]):
+            %2 = add %h_tm2, %h_tm1 : f64[?]
+            %3 = mul %x_t, %h_tm1 : f64[?]
+            %4 = subtensor %2[0] : f64[]
+            %5 = gt %4, 20.0:f64 : i1[]
+            yield %2, %3, %5
+          } : f64[?,?], f64[?,?]
+          %6 = subtensor %0[-1] : f64[?]
+          %7 = subtensor %0[-2] : f64[?]
+          %8 = subtensor %1[-1] : f64[?]
+          return %6, %7, %8
+        }
+    """, [np.int64(6), np.array([[3.0, 0.0], [4.0, 0.0]]), small_ints(6, 2)])
+    values = [np.int64(6), np.array([[3.0, 0.0], [4.0, 0.0]]), np.zeros((6, 2))]
+    h_last, h_before, _ = evaluate(after, values)
+    np.testing.assert_array_equal(h_last, [29.0, 0.0])
+    np.testing.assert_array_equal(h_before, [18.0, 0.0])
+
+
+def test_save_memory_leaves_results_read_otherwise_alone():
+    """Read as a graph output, at a non-negative or symbolic index, as a slice of rows,
+    by length (beside h[-1]), or by another scan: every row may be seen, so nothing changes."""
+    n, i = tensor("n", "int64", ()), tensor("i", "int64", ())
+    initials = [tensor(f"{name}0", bcast=(True, False)) for name in "abcdef"]
+    steps = [step_var(name) for name in "abcdef"]
+    results = scan(n, steps, [ew("neg", v) for v in steps], states=initials)
+    y = step_var("y")
+    (again,) = scan(n, [y], [ew("exp", y)], sequences=[results[5]], n_outputs=1)
+    readers = [results[0], sub(results[1], ("i",), i64(0)), sub(results[2], ("i",), i),
+               sub(results[3], (("s", True, False, False),), i64(-2)),
+               sub(results[4], ("i",), i64(-1)), ShapeI(0).make_node(results[4]).out, again]
+    graph = Graph([n, i, *initials], readers)
+    after = save_memory.run(graph)
+    verify(after)
+    assert format_graph(after) == format_graph(graph)
+
+
+def test_save_memory_keeps_one_row_of_a_state_read_only_through_taps():
+    """a is read only by b's step (dce keeps it for that): one row is enough; b[-2]: two."""
+    n, a0, b0 = tensor("n", "int64", ()), tensor("a0", bcast=(True, False)), tensor("b0", bcast=(True, False))
+    a, b = step_var("a"), step_var("b")
+    a_s, b_s = scan(n, [a, b], [ew("sqr", a), ew("add", a, b)], states=[a0, b0])
+    graph = Graph([n, a0, b0], [sub(b_s, ("i",), i64(-2))])
+    check_scan_pass(save_memory, graph, """
+        func @fn(%n: i64[], %a0: f64[1,?], %b0: f64[1,?]) -> (f64[?]) {
+          %0, %1 = scan n_steps=%n states=[%a0 taps=[-1], %b0 taps=[-1]] {
+          ^(%a: f64[?], %b: f64[?]):
+            %2 = sqr %a : f64[?]
+            %3 = add %a, %b : f64[?]
+            yield %2, %3
+          } : f64[?,?], f64[?,?]
+          %4 = subtensor %1[-2] : f64[?]
+          return %4
+        }
+    """, """
+        func @fn(%n: i64[], %a0: f64[1,?], %b0: f64[1,?]) -> (f64[?]) {
+          %0, %1 = scan n_steps=%n states=[%a0 taps=[-1], %b0 taps=[-1]] {keep=[1, 2]} {
+          ^(%a: f64[?], %b: f64[?]):
+            %2 = sqr %a : f64[?]
+            %3 = add %a, %b : f64[?]
+            yield %2, %3
+          } : f64[?,?], f64[?,?]
+          %4 = subtensor %1[-2] : f64[?]
+          return %4
+        }
+    """, [np.int64(4), small_ints(1, 2), small_ints(1, 2)], failing=[[np.int64(1), small_ints(1, 2), small_ints(1, 2)]])
+
+
+def test_save_memory_in_scan_bodies_and_of_a_kept_result():
+    """The inner scan's result is read at [-1] in the outer body; the outer result is
+    a graph output. A result keeping 2 rows and read at [-1] goes down to 1, never up."""
+    X = tensor("X", bcast=(False, False))
+    row, v, acc0 = step_var("row"), step_var("v", ndim=0), tensor("acc0", bcast=(True,))
+    acc = step_var("acc", ndim=0)
+    (inner,) = scan(ShapeI(0).make_node(row).out, [v, acc], [ew("add", acc, v)], sequences=[row],
+                    states=[ds(const(0.0), "x")])
+    (outer,) = scan(ShapeI(0).make_node(X).out, [row], [sub(inner, ("i",), i64(-1))], sequences=[X], n_outputs=1)
+    graph = Graph([X], [outer])
+    check_scan_pass(save_memory, graph, """
+        func @fn(%X: f64[?,?]) -> (f64[?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = scan n_steps=%0 seqs=[%X taps=[0]] {outputs=1} {
+          ^(%row: f64[?]):
+            %2 = shape_i %row {axis=0} : i64[]
+            %3 = dimshuffle 0.0:f64 {order=[x]} : f64[1]
+            %4 = scan n_steps=%2 seqs=[%row taps=[0]] states=[%3 taps=[-1]] {
+            ^(%v: f64[], %acc: f64[]):
+              %5 = add %acc, %v : f64[]
+              yield %5
+            } : f64[?]
+            %6 = subtensor %4[-1] : f64[]
+            yield %6
+          } : f64[?]
+          return %1
+        }
+    """, """
+        func @fn(%X: f64[?,?]) -> (f64[?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = scan n_steps=%0 seqs=[%X taps=[0]] {outputs=1} {
+          ^(%row: f64[?]):
+            %2 = shape_i %row {axis=0} : i64[]
+            %3 = dimshuffle 0.0:f64 {order=[x]} : f64[1]
+            %4 = scan n_steps=%2 seqs=[%row taps=[0]] states=[%3 taps=[-1]] {keep=[1]} {
+            ^(%v: f64[], %acc: f64[]):
+              %5 = add %acc, %v : f64[]
+              yield %5
+            } : f64[?]
+            %6 = subtensor %4[-1] : f64[]
+            yield %6
+          } : f64[?]
+          return %1
+        }
+    """, [small_ints(3, 4)], [small_ints(0, 4)], failing=[[small_ints(3, 0)]])
+    n, h0 = tensor("n", "int64", ()), tensor("h0", bcast=(True, False))
+    h = step_var("h")
+    (hs,) = scan(n, [h], [ew("neg", h)], states=[h0])
+    kept = dataclasses.replace(hs.owner.op, keep=(2,)).make_node(n, h0).out
+    lowered = save_memory.run(Graph([n, h0], [sub(kept, ("i",), i64(-1))]))
+    assert lowered.outputs[0].owner.inputs[0].owner.op.keep == (1,)
+    raised = save_memory.run(Graph([n, h0], [sub(kept, ("i",), i64(-2)), sub(kept, ("i",), i64(-3))]))
+    assert raised.outputs[0].owner.inputs[0].owner.op.keep == (2,)
+
+
+# -- push_out --------------------------------------------------------------------------------
+
+def test_push_out_hoists_loop_invariants():
+    """exp(W) * 2 and sum(b) * len(W) move out; a print of W and a random draw from a
+    non_sequence state stay, and so does len(W) where the body slices h with it."""
+    n, h0, W, b = tensor("n", "int64", ()), tensor("h0", bcast=(True, False)), tensor("W"), tensor("b")
+    rng = Variable(RandomStateType(), name="rng")
+    h, w, bb, r = step_var("h"), step_var("w"), step_var("bb"), Variable(RandomStateType(), name="r")
+    scaled = ew("mul", ew("exp", w), ds(const(2.0), "x"))
+    noise = RandomOp("normal", "float64", 1).make_node(r, const([2], "int64"), const(0.0), const(1.0)).outputs[1]
+    length = ShapeI(0).make_node(w).out
+    new_h = ew("add", ew("mul", h, scaled), ds(ew("mul", total(bb), ew("cast", length, dtype="float64")), "x"))
+    out = ew("add", Print("w").make_node(w).out, noise)
+    head = sub(h, (("s", False, True, False),), length)
+    hs, o, p = scan(n, [h, w, bb, r], [new_h, out, head], states=[h0], non_sequences=[W, b, rng], n_outputs=2)
+    graph = Graph([n, h0, W, b, rng], [hs, o, p])
+    check_scan_pass(push_out, graph, """
+        func @fn(%n: i64[], %h0: f64[1,?], %W: f64[?], %b: f64[?], %rng: rng) -> (f64[?,?], f64[?,?], f64[?,?]) {
+          %0, %1, %2 = scan n_steps=%n states=[%h0 taps=[-1]] non_seqs=[%W, %b, %rng] {outputs=2} {
+          ^(%h: f64[?], %w: f64[?], %bb: f64[?], %r: rng):
+            %3 = exp %w : f64[?]
+            %4 = dimshuffle 2.0:f64 {order=[x]} : f64[1]
+            %5 = mul %3, %4 : f64[?]
+            %6 = mul %h, %5 : f64[?]
+            %7 = sum %bb {axes=[0]} : f64[]
+            %8 = shape_i %w {axis=0} : i64[]
+            %9 = cast %8 {dtype=float64} : f64[]
+            %10 = mul %7, %9 : f64[]
+            %11 = dimshuffle %10 {order=[x]} : f64[1]
+            %12 = add %6, %11 : f64[?]
+            %13 = print %w {attrs=[__str__], message=w} : f64[?]
+            %14, %15 = random_normal %r, dense<[2]>:i64[1], 0.0:f64, 1.0:f64 {dist=normal, dtype=float64, ndim=1} : rng, f64[?]
+            %16 = add %13, %15 : f64[?]
+            %17 = subtensor %h[:%8] : f64[?]
+            yield %12, %16, %17
+          } : f64[?,?], f64[?,?], f64[?,?]
+          return %0, %1, %2
+        }
+    """, """
+        func @fn(%n: i64[], %h0: f64[1,?], %W: f64[?], %b: f64[?], %rng: rng) -> (f64[?,?], f64[?,?], f64[?,?]) {
+          %0 = exp %W : f64[?]
+          %1 = dimshuffle 2.0:f64 {order=[x]} : f64[1]
+          %2 = mul %0, %1 : f64[?]
+          %3 = sum %b {axes=[0]} : f64[]
+          %4 = shape_i %W {axis=0} : i64[]
+          %5 = cast %4 {dtype=float64} : f64[]
+          %6 = mul %3, %5 : f64[]
+          %7 = dimshuffle %6 {order=[x]} : f64[1]
+          %8, %9, %10 = scan n_steps=%n states=[%h0 taps=[-1]] non_seqs=[%W, %b, %rng, %2, %7] {outputs=2} {
+          ^(%h: f64[?], %w: f64[?], %bb: f64[?], %r: rng, %11: f64[?], %12: f64[1]):
+            %13 = mul %h, %11 : f64[?]
+            %14 = add %13, %12 : f64[?]
+            %15 = print %w {attrs=[__str__], message=w} : f64[?]
+            %16, %17 = random_normal %r, dense<[2]>:i64[1], 0.0:f64, 1.0:f64 {dist=normal, dtype=float64, ndim=1} : rng, f64[?]
+            %18 = add %15, %17 : f64[?]
+            %19 = shape_i %w {axis=0} : i64[]
+            %20 = subtensor %h[:%19] : f64[?]
+            yield %14, %18, %20
+          } : f64[?,?], f64[?,?], f64[?,?]
+          return %8, %9, %10
+        }
+    """, [np.int64(3), normal(1, 2), normal(2), normal(4), np.random.RandomState(5)],
+        [np.int64(0), normal(1, 2), normal(2), normal(4), np.random.RandomState(5)])
+
+
+def test_push_out_batches_a_sequence_product():
+    """W1: tanh(x @ W + b) over the rows x of X: X @ W is one product before the scan."""
+    X, W, b = tensor("X", bcast=(False, False)), tensor("W", bcast=(False, False)), tensor("b")
+    x, w, bb = step_var("x"), tensor("w", bcast=(False, False)), step_var("bb")
+    n = ShapeI(0).make_node(X).out
+    (o,) = scan(n, [x, w, bb], [ew("tanh", ew("add", Dot().make_node(x, w).out, bb))], sequences=[X],
+                non_sequences=[W, b], n_outputs=1)
+    graph = Graph([X, W, b], [o])
+    check_scan_pass(push_out, graph, """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %b: f64[?]) -> (f64[?,?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = scan n_steps=%0 seqs=[%X taps=[0]] non_seqs=[%W, %b] {outputs=1} {
+          ^(%x: f64[?], %w: f64[?,?], %bb: f64[?]):
+            %2 = dot %x, %w : f64[?]
+            %3 = add %2, %bb : f64[?]
+            %4 = tanh %3 : f64[?]
+            yield %4
+          } : f64[?,?]
+          return %1
+        }
+    """, """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %b: f64[?]) -> (f64[?,?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = dot %X, %W : f64[?,?]
+          %2 = scan n_steps=%0 seqs=[%X taps=[0], %1 taps=[0]] non_seqs=[%W, %b] {outputs=1} {
+          ^(%x: f64[?], %3: f64[?], %w: f64[?,?], %bb: f64[?]):
+            %4 = add %3, %bb : f64[?]
+            %5 = tanh %4 : f64[?]
+            yield %5
+          } : f64[?,?]
+          return %2
+        }
+    """, [small_ints(5, 3), small_ints(3, 2), small_ints(2)], [small_ints(0, 3), small_ints(3, 2), small_ints(2)],
+        failing=[[small_ints(2, 3), small_ints(4, 2), small_ints(2)]], same_message=False)
+
+
+def test_push_out_batches_all_rows_going_backwards_as_they_are():
+    """One tap over all of X: the scan reverses X @ W as it reverses X, row for row."""
+    X, W, h0 = tensor("X", bcast=(False, False)), tensor("W", bcast=(False, False)), tensor("h0", bcast=(True, False))
+    x, h, w = step_var("x"), step_var("h"), tensor("w", bcast=(False, False))
+    (hs,) = scan(ShapeI(0).make_node(X).out, [x, h, w], [ew("add", ew("mul", h, h), Dot().make_node(x, w).out)],
+                 sequences=[X], states=[h0], non_sequences=[W], go_backwards=True)
+    check_scan_pass(push_out, Graph([X, W, h0], [hs]), """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %h0: f64[1,?]) -> (f64[?,?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = scan n_steps=%0 seqs=[%X taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W] {go_backwards=true} {
+          ^(%x: f64[?], %h: f64[?], %w: f64[?,?]):
+            %2 = mul %h, %h : f64[?]
+            %3 = dot %x, %w : f64[?]
+            %4 = add %2, %3 : f64[?]
+            yield %4
+          } : f64[?,?]
+          return %1
+        }
+    """, """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %h0: f64[1,?]) -> (f64[?,?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = dot %X, %W : f64[?,?]
+          %2 = scan n_steps=%0 seqs=[%X taps=[0], %1 taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W] {go_backwards=true} {
+          ^(%x: f64[?], %3: f64[?], %h: f64[?], %w: f64[?,?]):
+            %4 = mul %h, %h : f64[?]
+            %5 = add %4, %3 : f64[?]
+            yield %5
+          } : f64[?,?]
+          return %2
+        }
+    """, [small_ints(4, 3), small_ints(3, 2), small_ints(1, 2)])
+
+
+def test_push_out_batches_products_of_taps_going_backwards():
+    """Taps [-1, 2] of X going backwards: at step t, x_tp2 is X[::-1][t + 3] and x_tm1 is
+    X[::-1][t], so the products are of X[::-1][3:3 + n] and X[::-1][:n], reversed
+    again for the scan to reverse; U = W.T is hoisted first, the constant matrix is U as is."""
+    X, W, h0 = tensor("X", bcast=(False, False)), tensor("W", bcast=(False, False)), tensor("h0", bcast=(True, False))
+    n = tensor("n", "int64", ())
+    xm, xp, h, w = step_var("x_tm1"), step_var("x_tp2"), step_var("h"), tensor("w", bcast=(False, False))
+    U = const(np.arange(6.0).reshape(3, 2))
+    new_h = ew("add", ew("add", h, Dot().make_node(xp, ds(w, 1, 0)).out), Dot().make_node(xm, U).out)
+    (hs,) = scan(n, [xm, xp, h, w], [new_h], sequences=[X], states=[h0], non_sequences=[W],
+                 sequence_taps=((-1, 2),), go_backwards=True)
+    graph = Graph([X, W, h0, n], [hs])
+    check_scan_pass(push_out, graph, """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %h0: f64[1,?], %n: i64[]) -> (f64[?,?]) {
+          %0 = scan n_steps=%n seqs=[%X taps=[-1, 2]] states=[%h0 taps=[-1]] non_seqs=[%W] {go_backwards=true} {
+          ^(%x_tm1: f64[?], %x_tp2: f64[?], %h: f64[?], %w: f64[?,?]):
+            %1 = dimshuffle %w {order=[1, 0]} : f64[?,?]
+            %2 = dot %x_tp2, %1 : f64[?]
+            %3 = add %h, %2 : f64[?]
+            %4 = dot %x_tm1, dense<[0.,1.,2.,3.,4.,5.]>:f64[?,?] : f64[?]
+            %5 = add %3, %4 : f64[?]
+            yield %5
+          } : f64[?,?]
+          return %0
+        }
+    """, """
+        func @fn(%X: f64[?,?], %W: f64[?,?], %h0: f64[1,?], %n: i64[]) -> (f64[?,?]) {
+          %0 = subtensor %X[::-1] : f64[?,?]
+          %1 = add 3:i64, %n : i64[]
+          %2 = subtensor %0[3:%1] : f64[?,?]
+          %3 = dimshuffle %W {order=[1, 0]} : f64[?,?]
+          %4 = dot %2, %3 : f64[?,?]
+          %5 = subtensor %4[::-1] : f64[?,?]
+          %6 = subtensor %0[:%n] : f64[?,?]
+          %7 = dot %6, dense<[0.,1.,2.,3.,4.,5.]>:f64[?,?] : f64[?,?]
+          %8 = subtensor %7[::-1] : f64[?,?]
+          %9 = scan n_steps=%n seqs=[%X taps=[-1, 2], %5 taps=[0], %8 taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W, %3] {go_backwards=true} {
+          ^(%x_tm1: f64[?], %x_tp2: f64[?], %10: f64[?], %11: f64[?], %h: f64[?], %w: f64[?,?], %12: f64[?,?]):
+            %13 = add %h, %10 : f64[?]
+            %14 = add %13, %11 : f64[?]
+            yield %14
+          } : f64[?,?]
+          return %9
+        }
+    """, *[[small_ints(rows, 3), small_ints(2, 3), small_ints(1, 2), np.int64(n)]
+           for rows, n in ((7, 4), (9, 4), (7, 0), (3, 0))],
+        failing=[[small_ints(6, 3), small_ints(2, 3), small_ints(1, 2), np.int64(4)],
+                 [small_ints(7, 3), small_ints(2, 3), small_ints(1, 2), np.int64(-1)]], same_message=False)
+
+
+def test_push_out_moves_work_out_level_by_level():
+    """sum(W @ W) is invariant in the inner scan, moves into the outer body, where it is
+    invariant too, and moves out again."""
+    X, W = tensor("X", bcast=(False, False)), tensor("W", bcast=(False, False))
+    x, w = step_var("x"), tensor("w", bcast=(False, False))
+    v, ww = step_var("v", ndim=0), tensor("ww", bcast=(False, False))
+    (inner,) = scan(ShapeI(0).make_node(x).out, [v, ww], [ew("add", v, total(Dot().make_node(ww, ww).out))],
+                    sequences=[x], non_sequences=[w], n_outputs=1)
+    (outer,) = scan(ShapeI(0).make_node(X).out, [x, w], [total(inner)], sequences=[X], non_sequences=[W], n_outputs=1)
+    graph = Graph([X, W], [outer])
+    check_scan_pass(push_out, graph, """
+        func @fn(%X: f64[?,?], %W: f64[?,?]) -> (f64[?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = scan n_steps=%0 seqs=[%X taps=[0]] non_seqs=[%W] {outputs=1} {
+          ^(%x: f64[?], %w: f64[?,?]):
+            %2 = shape_i %x {axis=0} : i64[]
+            %3 = scan n_steps=%2 seqs=[%x taps=[0]] non_seqs=[%w] {outputs=1} {
+            ^(%v: f64[], %ww: f64[?,?]):
+              %4 = dot %ww, %ww : f64[?,?]
+              %5 = sum %4 {axes=[0, 1]} : f64[]
+              %6 = add %v, %5 : f64[]
+              yield %6
+            } : f64[?]
+            %7 = sum %3 {axes=[0]} : f64[]
+            yield %7
+          } : f64[?]
+          return %1
+        }
+    """, """
+        func @fn(%X: f64[?,?], %W: f64[?,?]) -> (f64[?]) {
+          %0 = shape_i %X {axis=0} : i64[]
+          %1 = dot %W, %W : f64[?,?]
+          %2 = sum %1 {axes=[0, 1]} : f64[]
+          %3 = scan n_steps=%0 seqs=[%X taps=[0]] non_seqs=[%W, %2] {outputs=1} {
+          ^(%x: f64[?], %w: f64[?,?], %4: f64[]):
+            %5 = shape_i %x {axis=0} : i64[]
+            %6 = scan n_steps=%5 seqs=[%x taps=[0]] non_seqs=[%w, %4] {outputs=1} {
+            ^(%v: f64[], %ww: f64[?,?], %7: f64[]):
+              %8 = add %v, %7 : f64[]
+              yield %8
+            } : f64[?]
+            %9 = sum %6 {axes=[0]} : f64[]
+            yield %9
+          } : f64[?]
+          return %3
+        }
+    """, [small_ints(3, 2), small_ints(2, 2)], [small_ints(0, 2), small_ints(2, 2)], [small_ints(3, 0), small_ints(2, 2)])
+
+
 # -- the pipeline -----------------------------------------------------------------------------
 
 def test_pipeline_order():
-    assert [name for name, _ in PIPELINE] == ["canonicalize", "cse", "dce"]
+    assert [name for name, _ in PIPELINE] == ["canonicalize", "cse", "push_out", "dce", "save_memory"]
 
 
 def test_pipeline_on_a_frontend_scan():
@@ -574,7 +1096,7 @@ def test_pipeline_on_a_frontend_scan():
                                               non_sequences=[W])
     graph = Graph([X, W, h0], [hs[-1], total])
     stages = run_pipeline(graph)
-    assert [name for name, _ in stages] == ["input", "canonicalize", "cse", "dce"]
+    assert [name for name, _ in stages] == ["input", "canonicalize", "cse", "push_out", "dce", "save_memory"]
     final = stages[-1][1]
     verify(final)
     (node,) = [node for node in final.nodes if node.op.name == "scan"]

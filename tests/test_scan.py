@@ -1,14 +1,24 @@
 """scan semantics, rule by rule (SPEC section 1, "scan semantics").
 
 Every test runs in PY and NUMBA (the `mode` fixture) and compares loopc's
-result with a plain NumPy loop written out in the test.
+result with a plain NumPy loop written out in the test. The tests of the scan
+passes (save_memory, push_out) run in REFERENCE mode too, and those of the ring
+buffers that `Scan.keep` asks for also on the lowering of a graph given directly.
 """
+import dataclasses
+import re
+import tracemalloc
+
 import numpy as np
 import pytest
 
 import loopc as theano
 import loopc.tensor as T
+from loopc.backends import compile_graph
 from loopc.errors import LoopcError
+from loopc.ir.graph import Graph
+from loopc.ir.printer import format_graph
+from loopc.reference import evaluate
 from loopc.tensor.shared_randomstreams import RandomStreams
 
 RTOL = 1e-12
@@ -562,3 +572,229 @@ def test_random_as_non_sequence_drawn_once(mode):
     for _ in range(2):
         draw = rng_u.uniform(0.0, 1.0, size=(3,))
         close(f(x), x * draw)
+
+
+# -- the scan passes: save_memory and push_out ----------------------------------------------
+# Through loopc.function, in REFERENCE mode too: the numbers against NumPy, and the IR
+# after the pipeline (rows kept, work moved out). How the lowering stores what a result
+# keeps is checked after, on the same graphs.
+
+@pytest.fixture(params=["REFERENCE", "PY", "NUMBA"])
+def any_mode(request):
+    saved = theano.config.mode
+    theano.config.mode = request.param
+    yield request.param
+    theano.config.mode = saved
+
+
+def power_function(mode=None):
+    """W4: A ** k, keeping only result[-1] (Theano's loop tutorial)."""
+    A, k = T.vector("A"), T.iscalar("k")
+    result, _ = theano.scan(lambda prior, A: prior * A, outputs_info=T.ones_like(A), non_sequences=A, n_steps=k)
+    return theano.function([A, k], result[-1], mode=mode)
+
+
+def test_power_keeps_one_row_and_zero_steps_still_raise(any_mode, optimizer):
+    f = power_function()
+    assert ("keep=[1]" in f.dump()) == (optimizer == "fast_run")
+    a = np.array([1.5, -2.0, 0.5])
+    for steps in (1, 2, 7):
+        close(f(a, steps), a ** steps)
+    with pytest.raises(LoopcError, match="index -1 is out of bounds for axis 0 of .* with length 0"):
+        f(a, 0)
+
+
+def two_tap_function():
+    """A state with taps [-2, -1] and an output, stopped by `until`; readers h[-1],
+    h[-3], o[-2] and h's row length."""
+    h0, X, n = T.matrix("h0"), T.matrix("X"), T.iscalar("n")
+
+    def step(x, h2, h1):
+        new = h2 + h1 + x
+        return [new, x * h1], theano.scan_module.until(new[0] > 40)
+
+    (h, o), _ = theano.scan(step, sequences=X, outputs_info=[dict(initial=h0, taps=[-2, -1]), None], n_steps=n)
+    return theano.function([h0, X, n], [h[-1], h[-3], o[-2], h.shape[1]])
+
+
+def two_tap_numpy(h0, x, n):
+    rows, outs = list(h0), []
+    for t in range(n):
+        rows.append(rows[-2] + rows[-1] + x[t])
+        outs.append(x[t] * rows[-2])
+        if rows[-1][0] > 40:
+            break
+    h = rows[2:]
+    return h[-1], h[-3], outs[-2], h0.shape[1]
+
+
+def test_rows_kept_of_a_two_tap_state_and_an_output_under_until(any_mode, optimizer):
+    f = two_tap_function()
+    assert ("keep=[3, 2]" in f.dump()) == (optimizer == "fast_run")
+    h0, x = np.array([[1.0, 2.0], [3.0, -1.0]]), arange(8, 2)
+    for n in (3, 4, 6, 8):  # until stops the loop after step 4 (h[0] = 49.5)
+        for got, want in zip(f(h0, x, n), two_tap_numpy(h0, x, n)):
+            close(got, np.asarray(want))
+    for n in (0, 1, 2):  # fewer rows than h[-3] or o[-2] reads: the same error as without the pass
+        with pytest.raises(LoopcError, match="out of bounds for axis 0"):
+            f(h0, x, n)
+
+
+def test_sequence_products_of_taps_going_backwards(any_mode, optimizer):
+    """Both products leave the body; the state's own product stays."""
+    X, W, U, V, h0 = T.matrix("X"), T.matrix("W"), T.matrix("U"), T.matrix("V"), T.vector("h0")
+
+    def step(x_tm1, x_tp2, h):
+        return T.tanh(T.dot(h, V) + T.dot(x_tp2, W) + T.dot(x_tm1, U * 2))
+
+    out, _ = theano.scan(step, sequences=dict(input=X, taps=[-1, 2]), outputs_info=h0, go_backwards=True)
+    f = theano.function([X, W, U, V, h0], [out, out[-1]])
+    if optimizer == "fast_run":
+        body = f.dump().split("^(")[1]
+        assert body.count("dot") == 1 and "mul" not in body
+    x, w, u, v = arange(7, 3) * 0.1, arange(3, 2) * 0.2, arange(3, 2) * -0.1, arange(2, 2) * 0.3
+    xr, h, want = x[::-1], np.array([0.5, -0.5]), []
+    for t in range(len(x) - 3):
+        h = np.tanh(h.dot(v) + xr[t + 3].dot(w) + xr[t].dot(u * 2))
+        want.append(h)
+    got_all, got_last = f(x, w, u, v, np.array([0.5, -0.5]))
+    close(got_all, np.array(want))
+    close(got_last, want[-1])
+    with pytest.raises(LoopcError, match="index -1 is out of bounds"):  # zero steps: out[-1]
+        f(x[:3], w, u, v, np.array([0.5, -0.5]))
+
+
+def test_loop_invariants_and_the_rnn_products_move_out(any_mode, optimizer):
+    """The seed RNN with an invariant exp(W) * b.sum(): one product (the state's) is left."""
+    x0, W, U, V, Y, P, b = T.vector("x0"), T.matrix("W"), T.matrix("U"), T.matrix("V"), T.matrix("Y"), \
+        T.matrix("P"), T.vector("b")
+    out, _ = theano.scan(lambda y, p, x_tm1: T.tanh(T.dot(x_tm1, T.exp(W) * b.sum()) + T.dot(y, U) + T.dot(p, V)),
+                         sequences=[Y, P[::-1]], outputs_info=[x0])
+    f = theano.function([x0, W, U, V, Y, P, b], out)
+    if optimizer == "fast_run":
+        body = f.dump().split("^(")[1]
+        assert body.count("dot") == 1 and "exp" not in body
+    x, w, u, v = np.array([0.0, 1.0]), arange(2, 2) * 0.1, arange(2, 2) * -0.2, arange(2, 2) * 0.3
+    y, p, bb = arange(5, 2) * 0.1, arange(4, 2) * 0.2, np.array([0.5, 0.25])
+    pr, h, want = p[::-1], x, []
+    for t in range(4):
+        h = np.tanh(h.dot(np.exp(w) * bb.sum()) + y[t].dot(u) + pr[t].dot(v))
+        want.append(h)
+    close(f(x, w, u, v, y, p, bb), np.array(want))
+
+
+# -- ring buffers in the lowering (loops/lower.py's ScanLowering) --------------------------
+
+def lowered_kernel(graph, backend):
+    """(source, function) of `graph` lowered and compiled as is (no graph passes)."""
+    kernel = compile_graph(graph, backend)
+    return kernel.source, kernel
+
+
+def same_as_reference(graph, kernel, values):
+    """The kernel's results equal the reference evaluator's, or it raises the same error."""
+    try:
+        want = evaluate(graph, values)
+    except LoopcError as exc:
+        with pytest.raises(type(exc), match=re.escape(str(exc).split(" of ")[0])):
+            kernel(*values)
+        return
+    for got, w in zip(kernel(*values), want):
+        close(got, w)
+
+
+@pytest.mark.parametrize("backend", ["PY", "NUMBA"])
+def test_lowered_power_stores_two_rows_whatever_the_steps(backend):
+    graph = power_function(mode="REFERENCE").graph
+    source, fn = lowered_kernel(graph, backend)
+    assert "state_ring_rows = min(2, (n_steps + 1))" in source
+    assert "state_ring = np.empty((state_ring_rows, " in source and "_buf" not in source
+    a = np.array([1.5, -2.0, 0.5])
+    for steps in (0, 1, 2, 7):
+        same_as_reference(graph, fn, [a, np.int32(steps)])
+    if backend == "PY":  # the peak does not grow with the steps: 2 rows, not k + 1
+        a = np.linspace(0.5, 1.0, 50)
+        tracemalloc.start()
+        try:
+            fn(a, np.int32(2000))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 50 * 8 * 40, f"peak {peak} bytes: about 2000 rows of 50 floats were stored"
+
+
+@pytest.mark.parametrize("backend", ["PY", "NUMBA"])
+def test_lowered_rings_of_a_two_tap_state_and_an_output_under_until(backend):
+    graph = two_tap_function_graph()
+    source, fn = lowered_kernel(graph, backend)
+    assert "h0_ring_rows = min(3, (n_steps + 2))" in source  # taps reach 2 back: 3 rows, and 3 are kept
+    assert "out_ring_rows = min(2, n_steps)" in source
+    h0, x = np.array([[1.0, 2.0], [3.0, -1.0]]), arange(8, 2)
+    for n in range(9):
+        same_as_reference(graph, fn, [h0, x, np.int32(n)])
+
+
+def two_tap_function_graph():
+    saved = theano.config.mode
+    theano.config.mode = "REFERENCE"
+    try:
+        return two_tap_function().graph
+    finally:
+        theano.config.mode = saved
+
+
+def shared_views_function(mode):
+    """s1 takes h's previous row, a view of the state's storage, and s2 takes s1's: a
+    ring that overwrote the row s1 had would change s2."""
+    s1, s2 = theano.shared(np.zeros(2), name="s1"), theano.shared(np.zeros(2), name="s2")
+    h0, n = T.vector("h0"), T.iscalar("n")
+    out, updates = theano.scan(lambda h: (h * 2 + 1, {s1: h, s2: s1}), outputs_info=h0, n_steps=n)
+    return theano.function([h0, n], [out[-1], s1 + 0, s2 + 0], updates=updates, mode=mode), s1, s2
+
+
+def test_shared_values_that_were_rows_of_a_kept_state(any_mode):
+    f, s1, s2 = shared_views_function(any_mode)
+    assert "keep=[1]" in f.dump()
+    h, rows = np.array([1.0, -1.0]), []
+    for _ in range(4):
+        rows.append(h)
+        h = h * 2 + 1
+    last, _, _ = f(np.array([1.0, -1.0]), 4)
+    close(last, h)
+    close(s1.get_value(), rows[-1])
+    close(s2.get_value(), rows[-2])
+
+
+@pytest.mark.parametrize("backend", ["PY", "NUMBA"])
+def test_lowered_shared_values_that_were_rows_of_a_ring(backend):
+    f, s1, s2 = shared_views_function("REFERENCE")
+    source, fn = lowered_kernel(f.graph, backend)
+    assert "ring" in source
+    for n in (0, 1, 2, 5):
+        same_as_reference(f.graph, fn, [np.array([1.0, -1.0]), np.int32(n), np.zeros(2), np.full(2, 7.0)])
+
+
+def kept_results_graph(keep):
+    """A state with taps [-3, -1] and an output, stopped by `until` after h passes 30,
+    with `keep` set by hand and both results as graph outputs."""
+    h0, n = T.matrix("h0"), T.iscalar("n")
+    (h, o), _ = theano.scan(lambda h3, h1: ([h3 + h1, h1 * 2], theano.scan_module.until(h1[0] > 30)),
+                            outputs_info=[dict(initial=h0, taps=[-3, -1]), None], n_steps=n)
+    node = h.owner
+    kept = dataclasses.replace(node.op, keep=keep).make_node(*node.inputs)
+    return Graph([h0, n], list(kept.outputs))
+
+
+@pytest.mark.parametrize("backend", ["REFERENCE", "PY", "NUMBA"])
+@pytest.mark.parametrize("keep", [(1, 2), (2, None), (5, 1)])
+def test_a_kept_result_is_the_last_rows_of_the_whole_one(backend, keep):
+    """Whatever the steps run (until stops after step 6, h[0] = 31), a result with keep k
+    holds the last min(k, steps run) rows of the result without it."""
+    graph, whole = kept_results_graph(keep), kept_results_graph(None)
+    assert "keep=[" + ", ".join("all" if k is None else str(k) for k in keep) + "]" in format_graph(graph)
+    run = (lambda *v: evaluate(graph, list(v))) if backend == "REFERENCE" else lowered_kernel(graph, backend)[1]
+    h0 = np.array([[1.0, 0.0], [2.0, 1.0], [3.0, -1.0]])
+    for n in range(10):
+        full = evaluate(whole, [h0, np.int32(n)])
+        for got, want, k in zip(run(h0, np.int32(n)), full, keep):
+            close(got, want if k is None else want[len(want) - min(k, len(want)):])

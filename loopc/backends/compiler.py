@@ -3,7 +3,8 @@ import it, and wrap it in `numba.njit` (NUMBA) or call it as is (PY).
 
 The cache file is named by a hash of everything that decides the compiled code:
 the source, the backend and its `njit` options, the versions of Numba, llvmlite
-and NumPy, and the source of the runtime module the generated code calls. Numba's
+and NumPy, and the sources of the runtime and vecmath modules the generated code
+calls. Numba's
 own cache is keyed by the file (path and timestamp) and the argument types only,
 so a change of any of these must give a new file, never a stale hit. The same
 graph in a new process finds both the module and Numba's compiled code on disk;
@@ -19,8 +20,9 @@ import warnings
 import numpy as np
 
 from ..config import config
-from . import runtime
-from .pysource import render_function
+from . import runtime, vecmath
+from ..loops import compile_loops
+from .pyprinter import print_function
 
 # Options of `numba.njit` that change the compiled code (`cache` does not).
 NJIT_OPTIONS = {"error_model": "numpy"}
@@ -40,9 +42,12 @@ def _toolchain():
     """What else the compiled code depends on: versions and the runtime's source."""
     import llvmlite
     import numba
-    with open(runtime.__file__, "rb") as f:
-        runtime_hash = hashlib.sha256(f.read()).hexdigest()
-    return f"numba {numba.__version__} llvmlite {llvmlite.__version__} numpy {np.__version__} runtime {runtime_hash}"
+    sources = hashlib.sha256()
+    for module in (runtime, vecmath):  # vecmath's kernels are inlined into compiled callers
+        with open(module.__file__, "rb") as f:
+            sources.update(f.read())
+    return (f"numba {numba.__version__} llvmlite {llvmlite.__version__} numpy {np.__version__} "
+            f"runtime {sources.hexdigest()}")
 
 
 def cache_key(source, backend):
@@ -72,13 +77,24 @@ def load_source(source, key):
     return module
 
 
+def loop_stages(graph, name="fn"):
+    """The loop-IR stages of `graph` under the current options: [(stage name, function), ...]."""
+    return compile_loops(graph, name, math=config.math, optimize=config.optimizer != "None", check=config.verify)
+
+
+def render_function(graph, name="fn"):
+    """The module source computing `graph` as function `name`."""
+    return print_function(loop_stages(graph, name)[-1][1])
+
+
 class Kernel:
     """The compiled form of one graph in one backend."""
 
     def __init__(self, graph, backend):
         self.graph = graph
         self.backend = backend
-        self.source = render_function(graph, name="fn")
+        self.loops = loop_stages(graph, "fn")
+        self.source = print_function(self.loops[-1][1])
         key = cache_key(self.source, backend)
         module = load_source(self.source, key)
         if backend != "NUMBA":

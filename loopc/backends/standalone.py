@@ -4,8 +4,10 @@
 needs only NumPy (and Numba, optionally) at run time, never loopc:
 
 - a prelude with its own copies of what generated code imports from
-  `loopc.backends.runtime` (`objmode`, `print_value`, the error classes), and a
-  fallback to plain Python (PY mode) when Numba is not installed;
+  `loopc.backends.runtime` (`objmode`, `print_value`, the error classes) and,
+  when a function uses them, of the vector math kernels of
+  `loopc.backends.vecmath`, and a fallback to plain Python (PY mode) when Numba
+  is not installed;
 - per function, the generated source of its final graph (the same text as
   `f.source`, its names prefixed with the function's name) and a wrapper
   named as in the model, taking the inputs in order, checking and converting
@@ -26,11 +28,13 @@ import numpy as np
 
 from .. import errors
 from ..ir.graph import is_rng
-from .compiler import NJIT_OPTIONS
-from .pysource import render_function
+from . import vecmath
+from .compiler import NJIT_OPTIONS, render_function
 
 # Names a generated kernel imports from loopc.backends.runtime that the prelude provides.
 _PROVIDED = {"objmode", "print_value", "draw_random", "copy_rng"}
+# ... and from loopc.backends.vecmath, which the module carries a copy of (`vecmath_source`).
+_VECTOR_MATH = {f"vm_{name}" for name in vecmath.PY}
 
 PRELUDE = '''\
 import base64
@@ -155,6 +159,8 @@ def module_source(functions, origin="model.py"):
     shared_names = _shared_names(functions)
     kernels = [_kernel_source(name, fn) for name, fn in functions]
     needed = set().union(*(used for _, used in kernels)) | {"LoopcTypeError", "ShapeError"}
+    math = sorted(needed & _VECTOR_MATH)
+    needed -= _VECTOR_MATH
     names = [name for name, _ in functions]
     parts = [
         f'"""Compiled by `loopc compile {origin}`: {", ".join(names)}.\n\n'
@@ -163,6 +169,7 @@ def module_source(functions, origin="model.py"):
         PRELUDE,
         _error_classes(needed),
         RUNTIME,
+        vecmath_source(math),
         "SHARED = {\n" + "".join(f"    {key!r}: {_array_literal(sv.container[0])},\n"
                                  for sv, key in shared_names.items()) + "}",
     ]
@@ -188,7 +195,7 @@ def _check(name, fn):
 
 def _reserved():
     """Module-level names of the prelude and runtime (and what they import)."""
-    names = {"SHARED", "_KERNELS"} | {n for n in dir(errors) if _is_error_class(n)}
+    names = {"SHARED", "_KERNELS"} | {n for n in dir(errors) if _is_error_class(n)} | _VECTOR_MATH
     for stmt in ast.parse(PRELUDE + RUNTIME).body:
         if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
             names.add(stmt.name)
@@ -226,7 +233,7 @@ def _kernel_source(name, fn):
                 imported.update(alias.asname or alias.name for alias in stmt.names)
         elif isinstance(stmt, ast.Assign):
             globals_.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
-    unknown = sorted(n for n in imported if n not in _PROVIDED and not _is_error_class(n))
+    unknown = sorted(n for n in imported if n not in _PROVIDED | _VECTOR_MATH and not _is_error_class(n))
     if unknown:
         raise ValueError(f"function {name}: its generated code needs {', '.join(unknown)} from loopc's "
                          "runtime, which a standalone module does not provide")
@@ -234,7 +241,30 @@ def _kernel_source(name, fn):
     lines = [line for i, line in enumerate(source.splitlines(), 1) if i not in drop]
     text = "\n".join(lines).strip("\n")
     text += f"\n\n\n_{name}_kernel = _jit(_{name}_fn)"
-    return text, {n for n in imported if _is_error_class(n)}
+    return text, {n for n in imported if _is_error_class(n) or n in _VECTOR_MATH}
+
+
+def vecmath_source(kernels):
+    """loopc's vector math kernels (`vm_tanh`, ...) as module code: vecmath's source with
+    its top-level names prefixed `_vm_`; empty when `kernels` is."""
+    if not kernels:
+        return ""
+    with open(vecmath.__file__) as f:
+        source = f.read()
+    tree = ast.parse(source)
+    body = tree.body[1:] if isinstance(tree.body[0], ast.Expr) else tree.body  # without the docstring
+    start = body[0].lineno
+    defined = set()
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and stmt in tree.body:
+            defined.add(stmt.name)
+        elif isinstance(stmt, ast.Assign) and stmt in tree.body:
+            defined.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    code = "\n".join(source.splitlines()[start - 1:])
+    code = _rename(code, {n: f"_vm_{n}" for n in defined})
+    # the plain kernels; jitted code calling one calls its compiled form (vecmath's overloads)
+    binds = "".join(f"{k} = _vm_py_{k[3:]}\n" for k in kernels)
+    return f"# -- vector math (a copy of loopc.backends.vecmath) {'-' * 26}\n\n{code}\n\n\n{binds}"
 
 
 def _rename(source, mapping):

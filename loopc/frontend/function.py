@@ -13,6 +13,7 @@ from ..config import MODES, config
 from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
 from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
 from ..ir.printer import format_graph
+from ..loops.ir import format_function
 from .tensor import as_tensor_variable, cast
 
 
@@ -177,18 +178,35 @@ class Function:
     def source(self):
         kernel = next(iter(self.kernels.values()), None)
         if kernel is None:
-            from ..backends.pysource import render_function
+            from ..backends.compiler import render_function
             return render_function(self.graph)
         return kernel.source
 
     def dump(self, stage=None):
-        """The IR text after pass `stage` ('input', a pass name, or None for the final graph)."""
+        """The IR text after stage `stage`: 'input', a graph pass's name, or None for the
+        final graph; 'lower' or a loop pass's name for the loop IR, 'loops' for the final
+        loop IR."""
         if stage is None:
             return format_graph(self.graph, name=self.name or "fn")
         for name, graph in self.stages:
             if name == stage:
                 return format_graph(graph, name=self.name or "fn")
-        raise LoopcValueError("no stage %r; stages are %s", stage, [n for n, _ in self.stages])
+        loop_stages = self.loop_stages()
+        if stage == "loops":
+            return format_function(loop_stages[-1][1])
+        for name, fn in loop_stages:
+            if name == stage:
+                return format_function(fn)
+        raise LoopcValueError("no stage %r; stages are %s", stage, self.stage_names())
+
+    def loop_stages(self):
+        """[(stage name, loop-IR function), ...] from lowering through the loop passes."""
+        from ..backends.compiler import loop_stages
+        kernel = next(iter(self.kernels.values()), None)
+        return kernel.loops if kernel is not None else loop_stages(self.graph, self.name or "fn")
+
+    def stage_names(self):
+        return [n for n, _ in self.stages] + [n for n, _ in self.loop_stages()] + ["loops"]
 
     # -- calling ------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

@@ -112,6 +112,8 @@ def _scan_label(op):
     for role, count in (("outputs", op.n_outputs), ("shared", op.n_shared), ("non_seqs", op.n_non_sequences)):
         if count:
             lines.append(f"{role}={count}")
+    if op.keep is not None:
+        lines.append("keep=" + str(["all" if k is None else k for k in op.keep]).replace("'", ""))
     flags = [f for f, on in (("go_backwards", op.go_backwards), ("until", op.has_until)) if on]
     if op.truncate_gradient != -1:
         flags.append(f"truncate_gradient={op.truncate_gradient}")

@@ -11,7 +11,8 @@ definition order (the user's name when unique, `%W_1` on a collision, numbers
 otherwise), so a dump never depends on object ids. Params print sorted in
 braces. A 0-d constant prints inline as `2.0:f64`; others as `dense<...>`.
 A scan prints its body as a nested region whose block arguments are the body's
-inputs, ending in `yield`.
+inputs, ending in `yield`; its flags print only when set (`keep=[all, 1]`: rows
+kept per state then per output).
 """
 import numpy as np
 
@@ -133,6 +134,8 @@ def _format_scan(node, namer, lines, indent, outs, types):
     flags = []
     if op.n_outputs:
         flags.append(f"outputs={op.n_outputs}")
+    if op.keep is not None:
+        flags.append("keep=[" + ", ".join("all" if k is None else str(k) for k in op.keep) + "]")
     if op.go_backwards:
         flags.append("go_backwards=true")
     if op.has_until:

@@ -7,6 +7,7 @@ body's outputs and the node's outputs:
     body inputs           | one per sequence tap | one per state tap | shared currents | non_sequences
     body outputs          | state new values | outputs | shared new values | until?
     node outputs          | states (n_steps rows) | outputs (n_steps rows) | shared final values
+    keep                  | one per state | one per output
 
 - a sequence with taps `taps` (lo = min(taps, 0), hi = max(taps, 0)) gives tap k
   at step t the row `X[t + k - lo]` (of X reversed when go_backwards) and needs
@@ -17,10 +18,17 @@ body's outputs and the node's outputs:
 - an output (non-recurrent) is stacked over steps;
 - a shared update carries a value (a tensor or an rng) from step to step and
   yields its final value;
-- `until` is a 0-d condition checked after each step; that step is kept.
+- `until` is a 0-d condition checked after each step; that step is kept;
+- `keep` (None: every result whole) gives, per state and per output, None (all
+  rows) or k >= 1: the result then holds only the last min(k, steps run) rows
+  of what it would hold without it, in order, so `h[-j]` (j <= k) reads the same
+  row either way and `h[-1]` of a result with no row raises the same error. The
+  loop needs only a ring of max(L + 1, k) rows for a state (L of them for its
+  taps, one to write) and of k rows for an output; `save_memory` sets it.
 
 `split_*` give every role by name, so no pass counts over flat lists.
 """
+from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -75,6 +83,7 @@ class Scan(Op):
     go_backwards: bool = False
     truncate_gradient: int = -1
     label: str = None
+    keep: tuple = None     # rows kept per state then per output, None for all; None: all, everywhere
     name = "scan"
 
     # Identity equality: `eq=False` alone would inherit Op's field-wise __eq__ and
@@ -106,6 +115,14 @@ class Scan(Op):
         """How many initial rows state i needs: -min(taps)."""
         return -min(self.state_taps[i])
 
+    def state_keep(self, i):
+        """The rows state i's result keeps (None: all)."""
+        return None if self.keep is None else self.keep[i]
+
+    def output_keep(self, k):
+        """The rows output k's result keeps (None: all)."""
+        return None if self.keep is None else self.keep[len(self.state_taps) + k]
+
     def sequence_window(self, i):
         """(lo, hi) of sequence i's taps, both counting 0."""
         taps = self.sequence_taps[i]
@@ -132,10 +149,21 @@ class Scan(Op):
             _expect(inner_v.type, outer_v.type, f"non_sequence {outer_v}")
         if body_out.until is not None and body_out.until.ndim != 0:
             raise LoopcTypeError("scan: until's condition must be a scalar, got %s", body_out.until.type.describe())
+        self._check_keep()
         types = ([stacked_type(v.type) for v in body_out.states]
                  + [stacked_type(v.type) for v in body_out.outputs]
                  + [v.type for v in outer.shared])
         return Apply(self, inputs, types)
+
+    def _check_keep(self):
+        if self.keep is None:
+            return
+        want = len(self.state_taps) + self.n_outputs
+        if not isinstance(self.keep, tuple) or len(self.keep) != want:
+            raise LoopcTypeError("scan: keep needs one entry per state and output (%d), got %r", want, self.keep)
+        for k in self.keep:
+            if k is not None and (type(k) is not int or k < 1):
+                raise LoopcTypeError("scan: keep entries must be None or integers >= 1, got %r", self.keep)
 
     # -- NumPy reference --------------------------------------------------------
     def perform(self, node, inputs):
@@ -144,13 +172,16 @@ class Scan(Op):
         n = check_n_steps(int(outer.n_steps), self.label)
         outer_vars = self.split_inputs(node.inputs)
         seqs = [self._sequence_rows(i, x, n, v) for i, (x, v) in enumerate(zip(outer.sequences, outer_vars.sequences))]
-        buffers = [list(self._initial_rows(i, x, v)) for i, (x, v) in enumerate(zip(outer.states, outer_vars.states))]
+        # each buffer holds the rows its taps may still read, and the rows its result keeps
+        buffers = [self._state_rows(i, x, v) for i, (x, v) in enumerate(zip(outer.states, outer_vars.states))]
         shared = list(outer.shared)
-        outputs = [[] for _ in range(self.n_outputs)]
+        outputs = [deque(maxlen=self.output_keep(k)) for k in range(self.n_outputs)]
+        done = 0
         for t in range(n):
             args = [x[t + k - lo] for x, (lo, hi), taps in
                     zip(seqs, map(self.sequence_window, range(len(seqs))), self.sequence_taps) for k in taps]
-            args += [buf[t + self.state_rows(i) + k] for i, buf in enumerate(buffers) for k in self.state_taps[i]]
+            # tap k (< 0) is the k-th row from the end: the buffer ends with the row of step t - 1
+            args += [buf[k] for i, buf in enumerate(buffers) for k in self.state_taps[i]]
             args += shared + list(outer.non_sequences)
             res = self.split_outputs(evaluate(self.body, args))
             for i, (buf, value) in enumerate(zip(buffers, res.states)):
@@ -166,12 +197,15 @@ class Scan(Op):
                                     _label(self.label), t, k, np.shape(value), np.shape(out[0]))
                 out.append(value)
             shared = list(res.shared)
+            done += 1
             if res.until is not None and bool(res.until):
                 break
         node_out = self.split_outputs(node.outputs)
         # stacked with the initial rows, which give the shape of a row when no step ran
-        results = [_stack(buf, var)[self.state_rows(i):] for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
-        results += [_stack(out, var) for out, var in zip(outputs, node_out.outputs)]
+        results = [_last_rows(_stack(buf, var), done, self.state_keep(i))
+                   for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
+        results += [_last_rows(_stack(out, var), done, self.output_keep(k))
+                    for k, (out, var) in enumerate(zip(outputs, node_out.outputs))]
         return results + shared
 
     def _sequence_rows(self, i, x, n, var):
@@ -182,10 +216,12 @@ class Scan(Op):
         check_sequence_length(self.label, i, len(x), n, hi - lo, var)
         return x
 
-    def _initial_rows(self, i, x, var):
+    def _state_rows(self, i, x, var):
+        """The buffer of state i, holding its initial rows."""
         x = np.asarray(x)
-        check_initial_rows(self.label, i, len(x), self.state_rows(i), var)
-        return x[:self.state_rows(i)]
+        rows, keep = self.state_rows(i), self.state_keep(i)
+        check_initial_rows(self.label, i, len(x), rows, var)
+        return deque(x[:rows], maxlen=None if keep is None else max(rows, keep))
 
 
 def initial_name(var):
@@ -215,6 +251,12 @@ def check_initial_rows(label, i, rows, need, var):
 
 def _label(label):
     return f" {label!r}" if label else ""
+
+
+def _last_rows(stacked, done, keep):
+    """The result: the last `done` rows of `stacked` (the steps run), or only the last `keep` of them."""
+    count = done if keep is None else min(keep, done)
+    return stacked[len(stacked) - count:]
 
 
 def _stack(rows, var):

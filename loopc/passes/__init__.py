@@ -11,12 +11,14 @@ from ..config import config
 from ..errors import LoopcError
 from ..ir.graph import verify
 from ..ir.printer import format_graph
-from . import canonicalize, cse, dce
+from . import canonicalize, cse, dce, push_out, save_memory
 
 PIPELINE = [
     ("canonicalize", canonicalize.run),
     ("cse", cse.run),
+    ("push_out", push_out.run),
     ("dce", dce.run),
+    ("save_memory", save_memory.run),
 ]
 
 

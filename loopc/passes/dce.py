@@ -86,10 +86,19 @@ def prune_scan(node, live):
         sequence_taps=_pick(op.sequence_taps, keep["sequences"]),
         state_taps=_pick(op.state_taps, keep["states"]),
         n_outputs=sum(keep["outputs"]), n_shared=sum(keep["shared"]),
-        n_non_sequences=sum(keep["non_sequences"]))
+        n_non_sequences=sum(keep["non_sequences"]), keep=_kept_rows(op, keep))
     inputs = [outer.n_steps] + _pick(outer.sequences, keep["sequences"]) + _pick(outer.states, keep["states"]) \
         + _pick(outer.shared, keep["shared"]) + _pick(outer.non_sequences, keep["non_sequences"])
     return _spread(node, new_op.make_node(*inputs), keep)
+
+
+def _kept_rows(op, keep):
+    """`op.keep` of the states and outputs that stay."""
+    if op.keep is None:
+        return None
+    n_states = len(op.state_taps)
+    rows = _pick(op.keep[:n_states], keep["states"]) + _pick(op.keep[n_states:], keep["outputs"])
+    return tuple(rows) if any(k is not None for k in rows) else None
 
 
 def _live_roles(op, live):
