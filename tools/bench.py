@@ -1,166 +1,814 @@
-"""Benchmark: loopc (NUMBA mode) against hand-written Numba loops for the same work.
+"""Benchmark: loopc against the best hand-written Numba, and against PyTensor and JAX.
 
-    python tools/bench.py [--repeat 15] [--only W1,W2]
+    python tools/bench.py                    # W1-W6 at SPEC section 5's sizes, loopc and hand Numba
+    python tools/bench.py --peers            # also PyTensor (NUMBA mode) and JAX (jit of lax.scan)
+    python tools/bench.py --quick            # tiny sizes: a smoke run of the whole machinery
+    python tools/bench.py --only W1,W4 --repeat 15 --json bench.json
+    python tools/bench.py --no-fresh         # in one process: steady state only, much faster
 
-Workloads are SPEC section 5's (the seed examples scaled up). For each one it
-checks that loopc and the hand loop agree, then prints the median time per call
-of each and their ratio (loopc / hand). Machines are noisy: compare ratios from
-one run, not absolute times across runs. Never run by the test suite.
+Run it alone on the machine. The project machines have 2 cores: anything else
+running (a test suite, a build, a second benchmark) skews the ratios by up to
+2x. Times move by about 1.3x between processes and runs, so only the ratios
+within one run carry over; never compare absolute times across runs or
+machines. The peers need `pip install -e '.[bench]'`; a peer that cannot be
+imported is skipped and says why. Never run by the test suite.
+
+Workloads (SPEC section 5, the seed examples scaled up):
+    W1  map tanh(X[t] @ W + b), X 10000x64
+    W2  RNN x[t] = tanh(x[t-1] @ W + Y[t] @ U + P[T-1-t] @ V), n=128, T=1000
+    W3  two taps x[t] = x[t-2] @ U + x[t-1] @ V + tanh(x[t-1] @ W + b), n=32, 2000 steps
+    W4  A**k by scan, keeping only result[-1], |A|=1e5, k=1000
+    W5  the polynomial sum(c[i] * x**i), 1e5 coefficients
+    W6  gradient of sum(x[T-1]) of the W2 RNN with respect to W and U (BPTT)
+
+Systems:
+    hand      the yardstick: the best Numba we can write by hand, with loopc's njit
+              options (error_model='numpy'): sequence-only matrix products hoisted
+              out of the loop as one GEMM, fused explicit loops with no allocation
+              per step, W4 blocked over 512 elements with all k steps per block,
+              tanh from loopc.backends.vecmath (np.tanh when that is missing;
+              the header says which)
+    loopc     loopc.function(..., mode='NUMBA')
+    pytensor  pytensor.function(..., mode='NUMBA')            (--peers)
+    jax       jax.jit of jax.lax.scan, float64                 (--peers)
+
+Every system's result is first checked against a plain NumPy computation; a
+system that disagrees fails the run, naming the system. Then each system and
+workload is measured in fresh processes (this script re-run with a hidden
+`--child W SYSTEM PHASE`, which prints one JSON line), so compile caches and
+memory start clean:
+    steady    median ms per call over --repeat calls (at least 7) after the first
+    cold      seconds for graph build + compile + first call in a fresh process
+              with empty caches (a new LOOPC_CACHE_DIR, NUMBA_CACHE_DIR and
+              PyTensor base_compiledir); this process also runs the check
+    warm      the same in a second fresh process that reuses those cache dirs;
+              JAX keeps no disk cache, so its warm is another cold
+    memory    peak RSS (getrusage ru_maxrss) of the warm process, minus its RSS
+              after imports and input creation, in MiB: what building the function
+              and calling it cost; Numba's code generator alone takes about 60 MiB
+    calls     the peak RSS of the steady-state calls alone, over the RSS before them
+              (Linux: the peak is restarted through /proc/self/clear_refs): the
+              memory a call needs, e.g. a W4 that keeps every step. A few MiB either
+              way is noise
+Each timing cell is `value (ratio to the best of the row)`, the best in bold.
+--no-fresh measures the steady state in this one process instead (faster, no
+compile or memory tables). --quick shrinks every size (the tables give them) so
+that a whole run takes about a minute: its numbers say only that everything runs.
+
+Choices worth knowing when reading the numbers: the hand W5 computes x**i per
+term as the program does (a running product would be faster but rounds
+differently); JAX's W4 keeps only the scan's carry, JAX's usual way to keep the
+last step; JAX's inputs are put on the device once, before the timing.
 """
 import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 import loopc
 import loopc.tensor as T
+from loopc.errors import UnsupportedError
 
-RNG = np.random.default_rng(0)
+PEERS = {"pytensor": "pytensor", "jax": "jax"}  # system -> module that must be importable
+TITLES = {"hand": "hand Numba", "loopc": "loopc NUMBA", "pytensor": "PyTensor NUMBA", "jax": "JAX lax.scan"}
+RTOL, ATOL = 1e-7, 1e-9
 
 
-def median_time(fn, args, repeat):
-    fn(*args)  # compile / warm up
+class Wrong(Exception):
+    """A system's result differs from NumPy's."""
+
+
+class Skipped(Exception):
+    """The system cannot run this workload (yet): a short reason, and the details."""
+
+    def __init__(self, reason, detail=""):
+        super().__init__(reason)
+        self.detail = detail
+
+
+# -- the hand-written yardstick's tanh ------------------------------------------------
+# The parent decides (it can afford a probe compile) and tells the children through
+# LOOPC_BENCH_TANH, so that no child compiles anything before its timer starts.
+
+def _vector_tanh():
+    if os.environ.get("LOOPC_BENCH_TANH") == "np":
+        return np.tanh, "np.tanh (libm; loopc.backends.vecmath.tanh did not work in njit)"
+    try:
+        from loopc.backends.vecmath import tanh as vtanh
+    except ImportError as error:
+        return np.tanh, f"np.tanh (libm; loopc.backends.vecmath not importable: {error})"
+    return vtanh, "loopc.backends.vecmath.tanh"
+
+
+tanh, TANH_NOTE = _vector_tanh()
+
+
+def _probe_tanh():
+    """Fall back to np.tanh if the vectorized kernel does not compile in a loop."""
+    global tanh, TANH_NOTE
+    if tanh is np.tanh:
+        return
+    try:
+        numba.njit(lambda x: tanh(x[0]))(np.ones(1))
+    except Exception as error:  # noqa: BLE001 - any failure means: do not use it
+        tanh, TANH_NOTE = np.tanh, f"np.tanh (libm; loopc.backends.vecmath.tanh failed in njit: {error})"
+        os.environ["LOOPC_BENCH_TANH"] = "np"
+
+
+# cache=True writes to NUMBA_CACHE_DIR: the children get a fresh one per workload and
+# system (empty for cold, filled for warm); without one (--no-fresh) nothing is cached.
+njit = numba.njit(error_model="numpy", cache="NUMBA_CACHE_DIR" in os.environ)
+
+
+@njit
+def _add_vecmat(z, h, W):
+    """z += h @ W, row by row of W (contiguous, vectorized over z, no allocation)."""
+    for i in range(W.shape[0]):
+        hi = h[i]
+        for j in range(W.shape[1]):
+            z[j] += hi * W[i, j]
+
+
+# -- peers, imported only where asked for ---------------------------------------------
+
+def _jax():
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _pytensor():
+    import warnings
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")  # NUMBA mode needs none
+    import pytensor
+    import pytensor.tensor as pt
+    return pytensor, pt
+
+
+def _pt_scan(**kwargs):
+    """pytensor.scan's outputs, without its updates, in either of its conventions."""
+    import inspect
+    pytensor, _ = _pytensor()
+    if "return_updates" in inspect.signature(pytensor.scan).parameters:
+        return pytensor.scan(return_updates=False, **kwargs)
+    return pytensor.scan(**kwargs)[0]
+
+
+def _jax_call(fn, args):
+    """A zero-argument call of the jitted fn on inputs already on the device."""
+    jax = _jax()
+    args = tuple(jax.device_put(a) for a in args)
+    return lambda: jax.block_until_ready(fn(*args))
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+# -- W1: map tanh(X[t] @ W + b) -------------------------------------------------------
+
+def w1_inputs(steps, n):
+    r = _rng(1)
+    return r.standard_normal((steps, n)), r.standard_normal((n, n)) / np.sqrt(n), r.standard_normal(n)
+
+
+def w1_numpy(X, W, b):
+    return np.tanh(X @ W + b)
+
+
+@njit
+def _w1_hand(X, W, b):
+    Y = X @ W  # the whole map is one GEMM
+    for t in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[t, j] = tanh(Y[t, j] + b[j])
+    return Y
+
+
+def w1_hand(X, W, b):
+    return lambda: _w1_hand(X, W, b)
+
+
+def w1_loopc(X, W, b):
+    sX, sW, sb = T.matrix("X"), T.matrix("W"), T.vector("b")
+    out, _ = loopc.scan(lambda x: T.tanh(T.dot(x, sW) + sb), sequences=sX)
+    f = loopc.function([sX, sW, sb], out, mode="NUMBA")
+    return lambda: f(X, W, b)
+
+
+def w1_pytensor(X, W, b):
+    pytensor, pt = _pytensor()
+    sX, sW, sb = pt.matrix("X"), pt.matrix("W"), pt.vector("b")
+    out = _pt_scan(fn=lambda x: pt.tanh(pt.dot(x, sW) + sb), sequences=sX)
+    f = pytensor.function([sX, sW, sb], out, mode="NUMBA")
+    return lambda: f(X, W, b)
+
+
+def w1_jax(X, W, b):
+    jax = _jax()
+
+    def fn(X, W, b):
+        return jax.lax.scan(lambda c, x: (c, jax.numpy.tanh(x @ W + b)), None, X)[1]
+    return _jax_call(jax.jit(fn), (X, W, b))
+
+
+# -- W2: RNN x[t] = tanh(x[t-1] @ W + Y[t] @ U + P[T-1-t] @ V) ------------------------
+
+def w2_inputs(n, steps):
+    r = _rng(2)
+    m = lambda *shape: r.standard_normal(shape) / np.sqrt(n)  # noqa: E731
+    return m(n), m(n, n), m(steps, n), m(n, n), m(steps, n), m(n, n)  # x0, W, Y, U, P, V
+
+
+def w2_numpy(x0, W, Y, U, P, V):
+    h, out = x0, []
+    for t in range(len(Y)):
+        h = np.tanh(h @ W + Y[t] @ U + P[len(Y) - 1 - t] @ V)
+        out.append(h)
+    return np.array(out)
+
+
+@njit
+def _rnn_forward(x0, W, Y, U, P, V):
+    """States H[0] = x0, H[t+1] = x[t] of the W2 RNN, shape (T + 1, n)."""
+    steps, n = Y.shape
+    YU, PV = Y @ U, P @ V  # sequence-only products hoisted: one GEMM each
+    H = np.empty((steps + 1, n))
+    H[0] = x0
+    for t in range(steps):
+        z = H[t + 1]
+        for j in range(n):
+            z[j] = YU[t, j] + PV[steps - 1 - t, j]
+        _add_vecmat(z, H[t], W)
+        for j in range(n):
+            z[j] = tanh(z[j])
+    return H
+
+
+def w2_hand(x0, W, Y, U, P, V):
+    return lambda: _rnn_forward(x0, W, Y, U, P, V)[1:]
+
+
+def _w2_loopc_graph():
+    s = [T.vector("x0"), T.matrix("W"), T.matrix("Y"), T.matrix("U"), T.matrix("P"), T.matrix("V")]
+    sx0, sW, sY, sU, sP, sV = s
+    out, _ = loopc.scan(lambda y, p, h: T.tanh(T.dot(h, sW) + T.dot(y, sU) + T.dot(p, sV)),
+                        sequences=[sY, sP[::-1]], outputs_info=[sx0])
+    return s, out
+
+
+def w2_loopc(*args):
+    s, out = _w2_loopc_graph()
+    f = loopc.function(s, out, mode="NUMBA")
+    return lambda: f(*args)
+
+
+def _w2_pytensor_graph():
+    _, pt = _pytensor()
+    s = [pt.vector("x0"), pt.matrix("W"), pt.matrix("Y"), pt.matrix("U"), pt.matrix("P"), pt.matrix("V")]
+    sx0, sW, sY, sU, sP, sV = s
+    out = _pt_scan(fn=lambda y, p, h: pt.tanh(pt.dot(h, sW) + pt.dot(y, sU) + pt.dot(p, sV)),
+                   sequences=[sY, sP[::-1]], outputs_info=[sx0])
+    return s, out
+
+
+def w2_pytensor(*args):
+    pytensor, _ = _pytensor()
+    s, out = _w2_pytensor_graph()
+    f = pytensor.function(s, out, mode="NUMBA")
+    return lambda: f(*args)
+
+
+def _jax_rnn(x0, W, Y, U, P, V):
+    jax = _jax()
+    step = lambda h, yp: (jax.numpy.tanh(h @ W + yp[0] @ U + yp[1] @ V),) * 2  # noqa: E731
+    return jax.lax.scan(step, x0, (Y, P[::-1]))[1]
+
+
+def w2_jax(*args):
+    return _jax_call(_jax().jit(_jax_rnn), args)
+
+
+# -- W3: two taps x[t] = x[t-2] @ U + x[t-1] @ V + tanh(x[t-1] @ W + b) --------------
+
+def w3_inputs(n, steps):
+    r = _rng(3)
+    m = lambda *shape: r.standard_normal(shape) / (4 * n)  # noqa: E731
+    return m(2, n), m(n, n), m(n, n), m(n, n), m(n), np.int32(steps)  # X, U, V, W, b, k
+
+
+def w3_numpy(X, U, V, W, b, k):
+    out = [X[0], X[1]]
+    for _ in range(k):
+        out.append(out[-2] @ U + out[-1] @ V + np.tanh(out[-1] @ W + b))
+    return np.array(out[2:])
+
+
+@njit
+def _w3_hand(X, U, V, W, b, k):
+    n = X.shape[1]
+    out = np.empty((k + 2, n))
+    out[:2] = X
+    z = np.empty(n)  # the only scratch, allocated once
+    for t in range(k):
+        new = out[t + 2]
+        new[:] = 0.0
+        z[:] = b
+        _add_vecmat(new, out[t], U)
+        _add_vecmat(new, out[t + 1], V)
+        _add_vecmat(z, out[t + 1], W)
+        for j in range(n):
+            new[j] += tanh(z[j])
+    return out[2:]
+
+
+def w3_hand(*args):
+    return lambda: _w3_hand(*args)
+
+
+def w3_loopc(*args):
+    s = [T.matrix("X"), T.matrix("U"), T.matrix("V"), T.matrix("W"), T.vector("b"), T.iscalar("k")]
+    sX, sU, sV, sW, sb, sk = s
+    out, _ = loopc.scan(lambda a, c: T.dot(a, sU) + T.dot(c, sV) + T.tanh(T.dot(c, sW) + sb),
+                        n_steps=sk, outputs_info=[dict(initial=sX, taps=[-2, -1])])
+    f = loopc.function(s, out, mode="NUMBA")
+    return lambda: f(*args)
+
+
+def w3_pytensor(*args):
+    pytensor, pt = _pytensor()
+    s = [pt.matrix("X"), pt.matrix("U"), pt.matrix("V"), pt.matrix("W"), pt.vector("b"), pt.iscalar("k")]
+    sX, sU, sV, sW, sb, sk = s
+    out = _pt_scan(fn=lambda a, c: pt.dot(a, sU) + pt.dot(c, sV) + pt.tanh(pt.dot(c, sW) + sb),
+                   n_steps=sk, outputs_info=[dict(initial=sX, taps=[-2, -1])])
+    f = pytensor.function(s, out, mode="NUMBA")
+    return lambda: f(*args)
+
+
+def w3_jax(X, U, V, W, b, k):
+    jax = _jax()
+
+    def fn(X, U, V, W, b):
+        def step(carry, _):
+            a, c = carry
+            new = a @ U + c @ V + jax.numpy.tanh(c @ W + b)
+            return (c, new), new
+        return jax.lax.scan(step, (X[0], X[1]), None, length=int(k))[1]
+    return _jax_call(jax.jit(fn), (X, U, V, W, b))
+
+
+# -- W4: A**k by scan, keeping only result[-1] ----------------------------------------
+
+def w4_inputs(size, k):
+    return _rng(4).uniform(0.99, 1.01, size), np.int32(k)
+
+
+def w4_numpy(A, k):
+    return A ** k
+
+
+@njit
+def _w4_hand(A, k):
+    out = np.ones_like(A)
+    for s in range(0, A.shape[0], 512):  # a block stays in L1 for all k steps
+        block, a = out[s:s + 512], A[s:s + 512]
+        for _ in range(k):
+            for i in range(block.shape[0]):  # from 0: range(s, e) does not vectorize
+                block[i] *= a[i]
+    return out
+
+
+def w4_hand(A, k):
+    return lambda: _w4_hand(A, k)
+
+
+def w4_loopc(A, k):
+    sA, sk = T.vector("A"), T.iscalar("k")
+    out, _ = loopc.scan(lambda prior, B: prior * B, outputs_info=T.ones_like(sA), non_sequences=sA, n_steps=sk)
+    f = loopc.function([sA, sk], out[-1], mode="NUMBA")
+    return lambda: f(A, k)
+
+
+def w4_pytensor(A, k):
+    pytensor, pt = _pytensor()
+    sA, sk = pt.vector("A"), pt.iscalar("k")
+    out = _pt_scan(fn=lambda prior, B: prior * B, outputs_info=pt.ones_like(sA), non_sequences=sA, n_steps=sk)
+    f = pytensor.function([sA, sk], out[-1], mode="NUMBA")
+    return lambda: f(A, k)
+
+
+def w4_jax(A, k):
+    jax = _jax()
+
+    def fn(A):  # the carry alone: the JAX way of keeping only the last step
+        return jax.lax.scan(lambda prior, _: (prior * A, None), jax.numpy.ones_like(A), None, length=int(k))[0]
+    return _jax_call(jax.jit(fn), (A,))
+
+
+# -- W5: the polynomial sum(c[i] * x**i) ----------------------------------------------
+
+def w5_inputs(size):
+    return _rng(5).standard_normal(size) * 1e-3, np.float64(0.999)
+
+
+def w5_numpy(c, x):
+    return np.sum(c * x ** np.arange(len(c)))
+
+
+@njit
+def _w5_hand(c, x):
+    acc = 0.0
+    for i in range(c.shape[0]):  # x**i per term, as the program says (no strength reduction)
+        acc += c[i] * x ** i
+    return acc
+
+
+def w5_hand(c, x):
+    return lambda: _w5_hand(c, x)
+
+
+def w5_loopc(c, x):
+    sc, sx = T.vector("c"), T.scalar("x")
+    comps, _ = loopc.scan(lambda ci, p, xv: ci * xv ** p, sequences=[sc, T.arange(len(c))], non_sequences=sx)
+    f = loopc.function([sc, sx], comps.sum(), mode="NUMBA")
+    return lambda: f(c, x)
+
+
+def w5_pytensor(c, x):
+    pytensor, pt = _pytensor()
+    sc, sx = pt.vector("c"), pt.dscalar("x")
+    comps = _pt_scan(fn=lambda ci, p, xv: ci * xv ** p, sequences=[sc, pt.arange(len(c))], non_sequences=sx)
+    f = pytensor.function([sc, sx], comps.sum(), mode="NUMBA")
+    return lambda: f(c, x)
+
+
+def w5_jax(c, x):
+    jax = _jax()
+
+    def fn(c, x):
+        terms = jax.lax.scan(lambda _, cp: (None, cp[0] * x ** cp[1]), None, (c, jax.numpy.arange(len(c))))[1]
+        return terms.sum()
+    return _jax_call(jax.jit(fn), (c, x))
+
+
+# -- W6: d sum(x[T-1]) / d(W, U) of the W2 RNN (back-propagation through time) --------
+
+w6_inputs = w2_inputs
+
+
+def w6_numpy(x0, W, Y, U, P, V):
+    H = np.vstack([x0, w2_numpy(x0, W, Y, U, P, V)])
+    g, DZ = np.ones_like(x0), np.empty_like(Y)
+    for t in reversed(range(len(Y))):
+        DZ[t] = g * (1 - H[t + 1] ** 2)
+        g = W @ DZ[t]
+    return H[:-1].T @ DZ, Y.T @ DZ
+
+
+@njit
+def _w6_hand(x0, W, Y, U, P, V):
+    steps, n = Y.shape
+    H = _rnn_forward(x0, W, Y, U, P, V)
+    WT = np.ascontiguousarray(W.T)  # so that g = W @ dz runs row by row, like the forward
+    DZ = np.empty((steps, n))
+    g = np.ones(n)  # d cost / d x[T-1]
+    for t in range(steps - 1, -1, -1):
+        dz = DZ[t]
+        for j in range(n):
+            dz[j] = g[j] * (1.0 - H[t + 1, j] * H[t + 1, j])
+        g[:] = 0.0
+        _add_vecmat(g, dz, WT)
+    return H[:steps].T @ DZ, Y.T @ DZ  # the per-step outer products, summed as GEMMs
+
+
+def w6_hand(*args):
+    return lambda: _w6_hand(*args)
+
+
+def w6_loopc(*args):
+    s, out = _w2_loopc_graph()
+    try:
+        grads = loopc.grad(out[-1].sum(), [s[1], s[3]])  # W, U
+    except UnsupportedError as error:
+        raise Skipped("grad through scan not implemented", f"loopc.grad raised {error!r}") from error
+    f = loopc.function(s, grads, mode="NUMBA")
+    return lambda: f(*args)
+
+
+def w6_pytensor(*args):
+    pytensor, _ = _pytensor()
+    s, out = _w2_pytensor_graph()
+    f = pytensor.function(s, pytensor.grad(out[-1].sum(), [s[1], s[3]]), mode="NUMBA")  # W, U
+    return lambda: f(*args)
+
+
+def w6_jax(x0, W, Y, U, P, V):
+    jax = _jax()
+    cost = lambda W, U, x0, Y, P, V: _jax_rnn(x0, W, Y, U, P, V)[-1].sum()  # noqa: E731
+    return _jax_call(jax.jit(jax.grad(cost, argnums=(0, 1))), (W, U, x0, Y, P, V))
+
+
+# -- the table of workloads -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Workload:
+    """One row: `wN_inputs(**size)` makes the inputs, `wN_numpy(*inputs)` the expected
+    result, and `wN_SYSTEM(*inputs)` builds a zero-argument call for each system."""
+    name: str
+    label: str
+    full: dict  # SPEC section 5's sizes
+    quick: dict  # --quick sizes
+
+    def inputs(self, quick):
+        return self._part("inputs")(**(self.quick if quick else self.full))
+
+    def numpy(self, *args):
+        return self._part("numpy")(*args)
+
+    def build(self, system, args):
+        return self._part(system)(*args)
+
+    def title(self, quick):
+        size = self.quick if quick else self.full
+        return f"{self.name} {self.label} " + " ".join(f"{k}={v:g}" for k, v in size.items())
+
+    def _part(self, what):
+        return globals()[f"{self.name.lower()}_{what}"]
+
+
+WORKLOADS = {w.name: w for w in [
+    Workload("W1", "map `tanh(X[t]@W+b)`", dict(steps=10000, n=64), dict(steps=200, n=16)),
+    Workload("W2", "RNN", dict(n=128, steps=1000), dict(n=16, steps=50)),
+    Workload("W3", "two taps", dict(n=32, steps=2000), dict(n=8, steps=50)),
+    Workload("W4", "`A**k`, keep `[-1]`", dict(size=100_000, k=1000), dict(size=2000, k=20)),
+    Workload("W5", "polynomial", dict(size=100_000), dict(size=1000)),
+    Workload("W6", "BPTT of W2", dict(n=128, steps=1000), dict(n=16, steps=50)),
+]}
+
+
+# -- measuring ------------------------------------------------------------------------
+
+def check(workload, system, got, want):
+    """Raise Wrong, naming the system, if `got` differs from NumPy's `want`."""
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    if len(got) != len(want):
+        raise Wrong(f"{workload.name} {system}: {len(got)} outputs, NumPy has {len(want)}")
+    for i, (g, w) in enumerate(zip(got, want)):
+        try:
+            np.testing.assert_allclose(np.asarray(g), w, rtol=RTOL, atol=ATOL)
+        except AssertionError as error:
+            raise Wrong(f"{workload.name} {system}: output {i} differs from NumPy:{error}") from None
+
+
+def import_system(system):
+    """Import what the system needs, before any timer starts; Skipped if it cannot be."""
+    try:
+        {"pytensor": _pytensor, "jax": _jax}.get(system, lambda: None)()
+    except Exception as error:  # noqa: BLE001 - a peer that does not import is skipped
+        raise Skipped(f"cannot import {system}", f"{type(error).__name__}: {error}") from error
+
+
+def steady_ms(run, repeat):
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn(*args)
+        run()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times) * 1e3, [t * 1e3 for t in times]
 
 
-# -- W1: map tanh(X[t] @ W + b) -----------------------------------------------------
-
-def w1():
-    X, W, b = T.matrix("X"), T.matrix("W"), T.vector("b")
-    out, _ = loopc.scan(lambda x: T.tanh(T.dot(x, W) + b), sequences=X)
-    f = loopc.function([X, W, b], out)
-
-    @numba.njit(cache=True)
-    def hand(X, W, b):
-        Y = X @ W
-        for t in range(Y.shape[0]):
-            for j in range(Y.shape[1]):
-                Y[t, j] = np.tanh(Y[t, j] + b[j])
-        return Y
-
-    args = (RNG.standard_normal((10000, 64)), RNG.standard_normal((64, 64)) / 8, RNG.standard_normal(64))
-    return f, hand, args
+def current_rss_mib():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_rss_mib()
 
 
-# -- W2: RNN x[t] = tanh(x[t-1] @ W + Y[t] @ U + P[T-1-t] @ V) ----------------------
-
-def w2():
-    x0, W, U, V = T.vector("x0"), T.matrix("W"), T.matrix("U"), T.matrix("V")
-    Y, P = T.matrix("Y"), T.matrix("P")
-    out, _ = loopc.scan(lambda y, p, h: T.tanh(T.dot(h, W) + T.dot(y, U) + T.dot(p, V)),
-                        sequences=[Y, P[::-1]], outputs_info=[x0])
-    f = loopc.function([x0, W, Y, U, P, V], out)
-
-    @numba.njit(cache=True)
-    def hand(x0, W, Y, U, P, V):
-        n = Y.shape[0]
-        inp = Y @ U + P[::-1].copy() @ V
-        out = np.empty((n, x0.shape[0]))
-        h = x0.copy()
-        for t in range(n):
-            z = h @ W
-            for j in range(z.shape[0]):
-                out[t, j] = np.tanh(z[j] + inp[t, j])
-            h = out[t]
-        return out
-
-    n, steps = 128, 1000
-    m = lambda *s: RNG.standard_normal(s) / np.sqrt(n)  # noqa: E731
-    args = (m(n), m(n, n), m(steps, n), m(n, n), m(steps, n), m(n, n))
-    return f, hand, args
+def peak_rss_mib():
+    scale = 1 if platform.system() == "Darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
-# -- W3: two taps x[t] = x[t-2] @ U + x[t-1] @ V + tanh(x[t-1] @ W + b) ----------------
-
-def w3():
-    X, U, V, W, b, k = T.matrix("X"), T.matrix("U"), T.matrix("V"), T.matrix("W"), T.vector("b"), T.iscalar("k")
-    out, _ = loopc.scan(lambda a, c: T.dot(a, U) + T.dot(c, V) + T.tanh(T.dot(c, W) + b),
-                        n_steps=k, outputs_info=[dict(initial=X, taps=[-2, -1])])
-    f = loopc.function([X, U, V, W, b, k], out)
-
-    @numba.njit(cache=True)
-    def hand(X, U, V, W, b, k):
-        out = np.empty((k + 2, X.shape[1]))
-        out[:2] = X[:2]
-        for t in range(k):
-            z = out[t + 1] @ W
-            u = out[t] @ U + out[t + 1] @ V
-            for j in range(z.shape[0]):
-                out[t + 2, j] = u[j] + np.tanh(z[j] + b[j])
-        return out[2:]
-
-    n = 32
-    m = lambda *s: RNG.standard_normal(s) / (4 * n)  # noqa: E731
-    args = (m(2, n), m(n, n), m(n, n), m(n, n), m(n), np.int32(2000))
-    return f, hand, args
+def reset_peak_rss():
+    """Restart the peak-RSS count (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
-# -- W4: A ** k keeping only result[-1] ----------------------------------------------
-
-def w4():
-    A, k = T.vector("A"), T.iscalar("k")
-    out, _ = loopc.scan(lambda prior, B: prior * B, outputs_info=T.ones_like(A), non_sequences=A, n_steps=k)
-    f = loopc.function([A, k], out[-1])
-
-    @numba.njit(cache=True)
-    def hand(A, k):
-        out = np.ones_like(A)
-        for s in range(0, A.shape[0], 512):  # blocks that stay in L1, all k steps per block
-            e = min(s + 512, A.shape[0])
-            for _ in range(k):
-                for i in range(s, e):
-                    out[i] = out[i] * A[i]
-        return out
-
-    args = (RNG.uniform(0.9, 1.1, 100_000), np.int32(100))
-    return f, hand, args
+def steady_and_memory(run, repeat, rss0):
+    """The steady state, and the peak memory of the whole process and of the calls alone."""
+    build_peak = peak_rss_mib()
+    rss1 = current_rss_mib() if reset_peak_rss() else None
+    steady, times = steady_ms(run, repeat)
+    peak = peak_rss_mib()
+    return {"steady_ms": steady, "times_ms": times, "memory_mib": max(build_peak, peak) - rss0,
+            "calls_mib": None if rss1 is None else peak - rss1}
 
 
-# -- W5: polynomial sum(c[i] * x ** i) -------------------------------------------------
+def child(name, system, phase, quick, repeat):
+    """One measurement in this fresh process; prints one JSON line."""
+    workload = WORKLOADS[name]
+    try:
+        import_system(system)
+        args = workload.inputs(quick)
+        rss0 = current_rss_mib()
+        start = time.perf_counter()
+        run = workload.build(system, args)
+        result = run()
+        report = {"compile_s": time.perf_counter() - start}
+        if phase == "cold":
+            check(workload, system, result, workload.numpy(*args))
+        else:
+            report.update(steady_and_memory(run, repeat, rss0))
+    except Skipped as why:
+        report = {"skipped": str(why), "detail": why.detail}
+    except Wrong as error:
+        report = {"wrong": str(error)}
+    print(json.dumps(report))
 
-def w5():
-    c, x = T.vector("c"), T.scalar("x")
-    comps, _ = loopc.scan(lambda ci, p, xv: ci * xv ** p, sequences=[c, T.arange(100000)], non_sequences=x)
-    f = loopc.function([c, x], comps.sum())
 
-    @numba.njit(cache=True)
-    def hand(c, x):
-        acc = 0.0
-        for i in range(c.shape[0]):
-            acc += c[i] * x ** i
-        return acc
+def run_child(name, system, phase, opts, cache):
+    env = dict(os.environ, LOOPC_CACHE_DIR=os.path.join(cache, "loopc"),
+               NUMBA_CACHE_DIR=os.path.join(cache, "numba"),
+               PYTENSOR_FLAGS=",".join(filter(None, [os.environ.get("PYTENSOR_FLAGS"),
+                                                     f"base_compiledir={os.path.join(cache, 'pytensor')}"])))
+    command = [sys.executable, os.path.abspath(__file__), "--child", name, system, phase,
+               "--repeat", str(opts.repeat)] + (["--quick"] if opts.quick else [])
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=opts.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"{phase} process ran past {opts.timeout} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        return {"error": f"{phase} process exited {done.returncode}:\n{done.stderr[-3000:]}"}
+    return json.loads(lines[-1])
 
-    args = (RNG.standard_normal(100000) * 1e-3, 0.999)
-    return f, hand, args
+
+def measure_fresh(name, system, opts):
+    """Cold (with the check), then warm (steady state and memory), in fresh processes."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-{system}-") as cache:
+        cold = run_child(name, system, "cold", opts, cache)
+        if "compile_s" not in cold:
+            return cold
+        warm = run_child(name, system, "warm", opts, cache)
+        if "compile_s" not in warm:
+            return warm
+    warm["cold_s"], warm["warm_s"] = cold.pop("compile_s"), warm.pop("compile_s")
+    return warm
 
 
-WORKLOADS = {"W1 map tanh(X[t]@W+b)": w1, "W2 RNN n=128 T=1000": w2, "W3 two taps n=32": w3,
-             "W4 A**k keep [-1]": w4, "W5 polynomial": w5}
+def measure_here(name, system, opts):
+    """The steady state in this process (--no-fresh), after the check."""
+    workload = WORKLOADS[name]
+    try:
+        import_system(system)
+        args = workload.inputs(opts.quick)
+        run = workload.build(system, args)
+        check(workload, system, run(), workload.numpy(*args))
+    except Skipped as why:
+        return {"skipped": str(why), "detail": why.detail}
+    except Wrong as error:
+        return {"wrong": str(error)}
+    steady, times = steady_ms(run, opts.repeat)
+    return {"steady_ms": steady, "times_ms": times}
+
+
+# -- reporting ------------------------------------------------------------------------
+
+def fmt(value):
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def cell(result, metric, best, ratio):
+    """`value (ratio to best)`, the best in bold; or why there is no value."""
+    if "skipped" in result:
+        return f"skipped: {result['skipped']}"
+    if "wrong" in result or "error" in result:
+        return "WRONG" if "wrong" in result else "ERROR"
+    value = result.get(metric)
+    if value is None:
+        return "-"
+    if not ratio:
+        return fmt(value)
+    if value == best:
+        return f"**{fmt(value)}**"
+    times = value / best if best > 0 else float("inf")
+    return f"{fmt(value)} ({times:.0f}x)" if times >= 9.95 else f"{fmt(value)} ({times:.1f}x)"
+
+
+def table(results, systems, metric, title, quick, ratio=True):
+    lines = [title, "", "| workload | " + " | ".join(TITLES[s] for s in systems) + " |",
+             "|---" * (len(systems) + 1) + "|"]
+    for name, row in results.items():
+        best = min((r[metric] for r in row.values() if r.get(metric) is not None), default=None)
+        cells = [cell(row[s], metric, best, ratio) for s in systems]
+        lines.append(f"| {WORKLOADS[name].title(quick)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def header(opts, systems):
+    from importlib.metadata import PackageNotFoundError, version
+    versions = [f"numpy {np.__version__}", f"numba {numba.__version__}", f"loopc {loopc.__version__}"]
+    for system in (s for s in systems if s in PEERS):
+        try:
+            versions.append(f"{system} {version(PEERS[system])}")
+        except PackageNotFoundError:
+            pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"loopc benchmark ({'quick sizes' if opts.quick else 'SPEC section 5 sizes'}, "
+            f"{'fresh processes' if opts.fresh else 'one process'}, median of {opts.repeat} calls); "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
+            f"{', '.join(versions)}; hand tanh: {TANH_NOTE}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--only", default="", help="comma-separated prefixes, e.g. W1,W4")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument("--repeat", type=int, default=9, help="calls in the steady-state median (>= 7)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke runs")
+    parser.add_argument("--peers", action="store_true", help="also PyTensor (NUMBA mode) and JAX")
+    parser.add_argument("--no-fresh", dest="fresh", action="store_false",
+                        help="measure in this process: steady state only, no compile or memory tables")
+    parser.add_argument("--json", metavar="FILE", help="also save the raw numbers here")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds allowed per child process")
+    parser.add_argument("--child", nargs=3, metavar=("W", "SYSTEM", "PHASE"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
-    wanted = [w.strip() for w in opts.only.split(",") if w.strip()]
-    print(f"{'workload':28} {'loopc ms':>10} {'hand ms':>10} {'ratio':>7}")
-    for label, make in WORKLOADS.items():
-        if wanted and not any(label.startswith(w) for w in wanted):
-            continue
-        f, hand, args = make()
-        np.testing.assert_allclose(np.asarray(f(*args)), hand(*args), rtol=1e-7, atol=1e-9)
-        t_loopc = median_time(f, args, opts.repeat)
-        t_hand = median_time(hand, args, opts.repeat)
-        print(f"{label:28} {t_loopc * 1e3:10.3f} {t_hand * 1e3:10.3f} {t_loopc / t_hand:6.2f}x")
+    if opts.child:
+        return child(*opts.child, opts.quick, opts.repeat)
+    if opts.repeat < 7:
+        parser.error("--repeat must be at least 7")
+    wanted = [w.strip().upper() for w in opts.only.split(",") if w.strip()] or list(WORKLOADS)
+    unknown = [w for w in wanted if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+    systems = ["hand", "loopc"] + (list(PEERS) if opts.peers else [])
+    return report(opts, wanted, systems)
+
+
+METRICS = [  # (key, table title, show ratios), the last three only from fresh processes
+    ("steady_ms", "Steady state, ms per call (ratio to the best of the row)", True),
+    ("cold_s", "Cold compile (build + compile + first call, empty caches), s", True),
+    ("warm_s", "Warm compile (the same, disk caches filled), s", True),
+    ("memory_mib", "Peak memory of the process over its inputs (build, first call and calls), MiB", False),
+    ("calls_mib", "Peak memory of the steady-state calls alone, MiB", False),
+]
+
+
+def report(opts, wanted, systems):
+    _probe_tanh()
+    if not opts.fresh:  # keep ~/.cache/loopc out of it
+        loopc_cache = tempfile.TemporaryDirectory(prefix="bench-loopc-")
+        os.environ["LOOPC_CACHE_DIR"] = loopc_cache.name
+    title = header(opts, systems)
+    print(title, file=sys.stderr)
+    results = {name: {system: measure(name, system, opts) for system in systems} for name in wanted}
+    metrics = METRICS if opts.fresh else METRICS[:1]
+    tables = [table(results, systems, key, text, opts.quick, ratio) for key, text, ratio in metrics]
+    print(title + "\n\n" + "\n\n".join(tables))
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump({"header": title, "options": vars(opts), "results": results}, f, indent=1)
+    if any("wrong" in r or "error" in r for row in results.values() for r in row.values()):
+        print("\nFAILED: see the messages marked !!! above (WRONG: differs from NumPy)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def measure(name, system, opts):
+    """One cell of every table, with a progress line on stderr."""
+    missing = system in PEERS and importlib.util.find_spec(PEERS[system]) is None
+    if missing:
+        result = {"skipped": f"{PEERS[system]} not installed", "detail": "pip install -e '.[bench]'"}
+    else:
+        result = (measure_fresh if opts.fresh else measure_here)(name, system, opts)
+    if "steady_ms" in result:
+        extra = "".join(f", {key} {fmt(result[key])}" for key, _, _ in METRICS[1:] if result.get(key) is not None)
+        print(f"{name} {system}: steady_ms {fmt(result['steady_ms'])}{extra}", file=sys.stderr)
+    else:
+        kind = next(k for k in ("skipped", "wrong", "error") if k in result)
+        loud = "" if kind == "skipped" else "!!! "
+        detail = f" ({result['detail']})" if result.get("detail") else ""
+        print(f"{loud}{name} {system} {kind.upper()}: {result[kind]}{detail}", file=sys.stderr)
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
