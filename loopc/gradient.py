@@ -34,7 +34,8 @@ import warnings
 import numpy as np
 
 from .errors import LoopcError, LoopcTypeError, LoopcValueError, UnsupportedError
-from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, _test_values, is_tensor, toposort
+from .frontend.variable import compute_test_values
+from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, toposort
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange,
                      Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce, Reshape, Shape, ShapeI,
                      Subtensor)
@@ -73,7 +74,7 @@ ZERO = _Zero()
 
 def _apply(op, *inputs):
     node = op.make_node(*inputs)
-    _test_values(node)
+    compute_test_values(node)
     return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
 
@@ -687,7 +688,7 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
     central finite differences of the random projection `sum(r * fun(*pt))`, for
     `n_tests` random `r`. Raises GradientError naming the input, the index and
     both values. Compiles with `loopc.function(mode=mode)` where it exists, else
-    evaluates with the reference evaluator (`loopc.reference`)."""
+    evaluates with the reference evaluator (`loopc.ir.interpret`)."""
     pt = _check_points(pt)
     abs_tol = max(TYPE_TOL[p.dtype.name] for p in pt) if abs_tol is None else abs_tol
     rel_tol = max(TYPE_TOL[p.dtype.name] for p in pt) if rel_tol is None else rel_tol
@@ -730,7 +731,7 @@ def _projection(rng, value, dtype):
 def _compile(inputs, outputs, mode):
     """A callable returning the list of output values."""
     if importlib.util.find_spec("loopc.frontend.function") is None:
-        from .reference import evaluate
+        from .ir.interpret import evaluate
         graph = Graph(inputs, outputs)
         return lambda *values: evaluate(graph, values)
     from .frontend.function import function

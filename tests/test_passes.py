@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from loopc.ir.graph import Constant, Graph, SharedVariable, Variable, verify
-from loopc.backends import compile_graph, runtime
+from loopc import runtime
+from loopc.backends import Options, compile_graph
 from loopc.errors import LoopcError
 from loopc.ir.ops import Alloc, DimShuffle, Dot, Elemwise, Print, RandomOp, Reduce, Shape, ShapeI, Subtensor
 from loopc.ir.printer import format_graph
@@ -125,12 +126,8 @@ def run_py(graph, values):
     rngs = [v for v in values if isinstance(v, np.random.RandomState)]
     slots = iter(range(len(rngs)))
     args = [next(slots) if isinstance(v, np.random.RandomState) else v for v in values]
-    runtime.RNG_SLOTS[:] = rngs
-    try:
-        results = compile_graph(graph, "PY")(*args)
-        table = list(runtime.RNG_SLOTS)
-    finally:
-        runtime.RNG_SLOTS[:] = []
+    with runtime.rng_slots(rngs) as table:
+        results = compile_graph(graph, "PY", Options(verify=True))(*args)
     return [table[r] if isinstance(var.type, RandomStateType) else r for var, r in zip(graph.outputs, results)]
 
 
@@ -1095,7 +1092,7 @@ def test_pipeline_on_a_frontend_scan():
     (hs, dead, total), _ = frontend_scan.scan(step, sequences=[X], outputs_info=[h0, None, None],
                                               non_sequences=[W])
     graph = Graph([X, W, h0], [hs[-1], total])
-    stages = run_pipeline(graph)
+    stages = run_pipeline(graph, verify=True)
     assert [name for name, _ in stages] == ["input", "canonicalize", "cse", "push_out", "dce", "save_memory"]
     final = stages[-1][1]
     verify(final)

@@ -14,7 +14,7 @@ import pytest
 
 import loopc as theano
 import loopc.tensor as T
-from loopc.backends import compile_graph
+from loopc.backends import Options, compile_graph
 from loopc.errors import LoopcError
 from loopc.ir.graph import Graph
 from loopc.ir.printer import format_graph
@@ -687,7 +687,7 @@ def test_loop_invariants_and_the_rnn_products_move_out(any_mode, optimizer):
 
 def lowered_kernel(graph, backend):
     """(source, function) of `graph` lowered and compiled as is (no graph passes)."""
-    kernel = compile_graph(graph, backend)
+    kernel = compile_graph(graph, backend, Options(verify=True))
     return kernel.source, kernel
 
 

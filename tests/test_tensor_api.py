@@ -180,6 +180,25 @@ def test_arithmetic_operators(dtype):
     check([x], +x, [a], a)
 
 
+@pytest.fixture
+def py_mode():
+    saved = config.mode
+    config.mode = "PY"
+    yield
+    config.mode = saved
+
+
+def test_every_variable_has_the_surface(py_mode):
+    """Operators, methods, `eval` and an op called on Python values work on any IR
+    variable, also one that a node made without the frontend (which fills the IR's
+    `SURFACE` when loopc is imported)."""
+    x = T.vector("x")
+    y = ops.Elemwise("exp").make_node(x).out
+    assert type(y) is Variable
+    assert (y + 1).sum().eval({x: np.zeros(3)}) == 6.0
+    np.testing.assert_array_equal(ops.Elemwise("add")(x, [1.0, 2.0]).eval({x: np.ones(2)}), [2.0, 3.0])
+
+
 def test_rpow_and_matmul():
     x = T.vector("x")
     m = T.matrix("m")
@@ -936,3 +955,14 @@ def test_hypothesis_slicing(hdata):
     sym = tuple(slice(symbolic(i.start), symbolic(i.stop), symbolic(i.step)) if isinstance(i, slice)
                 else symbolic(i) for i in index)
     check([x, *scalars], x[sym], [a, *values], a[index])
+
+
+def test_tensor_type_of_floatx_takes_the_setting_when_made():
+    import loopc.tensor as LT
+    saved = config.floatX
+    try:
+        config.floatX = "float32"
+        assert LT.TensorType("floatX", (False,))("x").dtype == "float32"
+    finally:
+        config.floatX = saved
+    assert LT.TensorType("floatX", (False, False)).dtype == saved

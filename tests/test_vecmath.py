@@ -1,4 +1,4 @@
-"""The vectorizable math kernels of `loopc.backends.vecmath` against NumPy.
+"""The vectorizable math kernels of `loopc.runtime.vecmath` against NumPy.
 
 Errors are measured two ways: the distance in ulps to NumPy's float64 result (an
 integer, from the floats' bit patterns), and the error in ulps (a fraction) against
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.special
 
-from loopc.backends import vecmath as vm
+from loopc.runtime import vecmath as vm
 
 NAMES = ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus"]
 LD = np.longdouble
@@ -305,6 +305,6 @@ def test_caller_loop_vectorizes(jit):
     on vectors of doubles, though the caller has no fastmath."""
     jit("exp", np.ones(4))
     ir = _run_all.inspect_llvm(_run_all.signatures[0])
-    calls = [line for line in ir.splitlines() if re.search(r"\bcall\b.*backends\d+vecmath", line)]
+    calls = [line for line in ir.splitlines() if re.search(r"\bcall\b.*runtime\d+vecmath", line)]
     assert not calls, calls[:3]
     assert re.search(r"<\d+ x double>", ir)

@@ -26,7 +26,7 @@ Systems:
               options (error_model='numpy'): sequence-only matrix products hoisted
               out of the loop as one GEMM, fused explicit loops with no allocation
               per step, W4 blocked over 512 elements with all k steps per block,
-              tanh from loopc.backends.vecmath (np.tanh when that is missing;
+              tanh from loopc.runtime.vecmath (np.tanh when that is missing;
               the header says which)
     loopc     loopc.function(..., mode='NUMBA')
     pytensor  pytensor.function(..., mode='NUMBA')            (--peers)
@@ -103,12 +103,12 @@ class Skipped(Exception):
 
 def _vector_tanh():
     if os.environ.get("LOOPC_BENCH_TANH") == "np":
-        return np.tanh, "np.tanh (libm; loopc.backends.vecmath.tanh did not work in njit)"
+        return np.tanh, "np.tanh (libm; loopc.runtime.vecmath.tanh did not work in njit)"
     try:
-        from loopc.backends.vecmath import tanh as vtanh
+        from loopc.runtime.vecmath import tanh as vtanh
     except ImportError as error:
-        return np.tanh, f"np.tanh (libm; loopc.backends.vecmath not importable: {error})"
-    return vtanh, "loopc.backends.vecmath.tanh"
+        return np.tanh, f"np.tanh (libm; loopc.runtime.vecmath not importable: {error})"
+    return vtanh, "loopc.runtime.vecmath.tanh"
 
 
 tanh, TANH_NOTE = _vector_tanh()
@@ -122,7 +122,7 @@ def _probe_tanh():
     try:
         numba.njit(lambda x: tanh(x[0]))(np.ones(1))
     except Exception as error:  # noqa: BLE001 - any failure means: do not use it
-        tanh, TANH_NOTE = np.tanh, f"np.tanh (libm; loopc.backends.vecmath.tanh failed in njit: {error})"
+        tanh, TANH_NOTE = np.tanh, f"np.tanh (libm; loopc.runtime.vecmath.tanh failed in njit: {error})"
         os.environ["LOOPC_BENCH_TANH"] = "np"
 
 

@@ -9,6 +9,9 @@ own cache is keyed by the file (path and timestamp) and the argument types only,
 so a change of any of these must give a new file, never a stale hit. The same
 graph in a new process finds both the module and Numba's compiled code on disk;
 in the same process it finds the compiled function itself.
+
+What to compile is the caller's choice (`Options`, which the frontend fills from
+`loopc.config`): layer 4 reads no configuration and imports nothing above `loopc.loops`.
 """
 import functools
 import hashlib
@@ -16,19 +19,32 @@ import importlib.util
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import config
-from . import runtime, vecmath
+from .. import runtime
 from ..loops import compile_loops
+from ..runtime import vecmath
 from .pyprinter import print_function
 
 # Options of `numba.njit` that change the compiled code (`cache` does not).
 NJIT_OPTIONS = {"error_model": "numpy"}
 
 _MODULES = {}  # cache key -> imported module
-_DISPATCHERS = {}  # (cache key, config.cache) -> numba dispatcher, shared within the process
+_DISPATCHERS = {}  # (cache key, Options.cache) -> numba dispatcher, shared within the process
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to compile: `math` 'vector' (vecmath's kernels) or 'libm'; `optimize` runs
+    the loop passes; `verify` checks the loop IR after each stage; `cache` keeps
+    Numba's compiled code on disk."""
+
+    math: str = "vector"
+    optimize: bool = True
+    verify: bool = False
+    cache: bool = True
 
 
 def cache_dir():
@@ -77,33 +93,33 @@ def load_source(source, key):
     return module
 
 
-def loop_stages(graph, name="fn"):
-    """The loop-IR stages of `graph` under the current options: [(stage name, function), ...]."""
-    return compile_loops(graph, name, math=config.math, optimize=config.optimizer != "None", check=config.verify)
+def loop_stages(graph, name="fn", options=Options()):
+    """The loop-IR stages of `graph`: [(stage name, function), ...]."""
+    return compile_loops(graph, name, math=options.math, optimize=options.optimize, check=options.verify)
 
 
-def render_function(graph, name="fn"):
+def render_function(graph, name="fn", options=Options()):
     """The module source computing `graph` as function `name`."""
-    return print_function(loop_stages(graph, name)[-1][1])
+    return print_function(loop_stages(graph, name, options)[-1][1])
 
 
 class Kernel:
     """The compiled form of one graph in one backend."""
 
-    def __init__(self, graph, backend):
+    def __init__(self, graph, backend, options=Options()):
         self.graph = graph
         self.backend = backend
-        self.loops = loop_stages(graph, "fn")
+        self.loops = loop_stages(graph, "fn", options)
         self.source = print_function(self.loops[-1][1])
         key = cache_key(self.source, backend)
         module = load_source(self.source, key)
         if backend != "NUMBA":
             self.fn = module.fn
             return
-        if (key, config.cache) not in _DISPATCHERS:
+        if (key, options.cache) not in _DISPATCHERS:
             import numba
-            _DISPATCHERS[key, config.cache] = numba.njit(cache=config.cache, **NJIT_OPTIONS)(module.fn)
-        self.fn = _DISPATCHERS[key, config.cache]
+            _DISPATCHERS[key, options.cache] = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+        self.fn = _DISPATCHERS[key, options.cache]
 
     def __call__(self, *values):
         with warnings.catch_warnings():
@@ -119,5 +135,5 @@ def _numba_performance_warning():
     return NumbaPerformanceWarning
 
 
-def compile_graph(graph, backend):
-    return Kernel(graph, backend)
+def compile_graph(graph, backend, options=Options()):
+    return Kernel(graph, backend, options)

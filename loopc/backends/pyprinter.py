@@ -16,12 +16,13 @@ from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If
 HEADER = """\
 import math
 import numpy as np
-from loopc.backends.runtime import (objmode, draw_random, copy_rng, print_value, LoopcIndexError,
-                                    LoopcValueError, ScanError, ShapeError)
+from numba import objmode
+from loopc.runtime import (draw_random, copy_rng, print_value, LoopcIndexError, LoopcValueError, ScanError,
+                           ShapeError)
 """
 
 # The plain-Python kernels; in jitted code a call of one is the compiled kernel.
-VECTOR_MATH_IMPORT = "from loopc.backends.vecmath import {names}\n"
+VECTOR_MATH_IMPORT = "from loopc.runtime.vecmath import {names}\n"
 
 SCALAR = {
     "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "true_div": "({0} / {1})",

@@ -3,10 +3,10 @@
 `write_module([(name, Function), ...], path)` writes one Python module that
 needs only NumPy (and Numba, optionally) at run time, never loopc:
 
-- a prelude with its own copies of what generated code imports from
-  `loopc.backends.runtime` (`objmode`, `print_value`, the error classes) and,
+- a prelude with its own copies of what generated code imports (Numba's
+  `objmode`; `print_value` and the error classes of `loopc.runtime`) and,
   when a function uses them, of the vector math kernels of
-  `loopc.backends.vecmath`, and a fallback to plain Python (PY mode) when Numba
+  `loopc.runtime.vecmath`, and a fallback to plain Python (PY mode) when Numba
   is not installed;
 - per function, the generated source of its final graph (the same text as
   `f.source`, its names prefixed with the function's name) and a wrapper
@@ -28,12 +28,12 @@ import numpy as np
 
 from .. import errors
 from ..ir.graph import is_rng
-from . import vecmath
+from ..runtime import vecmath
 from .compiler import NJIT_OPTIONS, render_function
 
-# Names a generated kernel imports from loopc.backends.runtime that the prelude provides.
-_PROVIDED = {"objmode", "print_value", "draw_random", "copy_rng"}
-# ... and from loopc.backends.vecmath, which the module carries a copy of (`vecmath_source`).
+# Names a generated kernel imports from loopc.runtime that the prelude provides.
+_PROVIDED = {"print_value", "draw_random", "copy_rng"}
+# ... and from loopc.runtime.vecmath, which the module carries a copy of (`vecmath_source`).
 _VECTOR_MATH = {f"vm_{name}" for name in vecmath.PY}
 
 PRELUDE = '''\
@@ -223,7 +223,7 @@ def _shared_names(functions):
 
 def _kernel_source(name, fn):
     """The kernel's source without its loopc imports, its globals prefixed; and the names it imported."""
-    source = render_function(fn.graph, name=f"_{name}_fn")
+    source = render_function(fn.graph, f"_{name}_fn", fn.options)
     tree = ast.parse(source)
     drop, imported, globals_ = set(), set(), set()
     for stmt in tree.body:
@@ -264,7 +264,7 @@ def vecmath_source(kernels):
     code = _rename(code, {n: f"_vm_{n}" for n in defined})
     # the plain kernels; jitted code calling one calls its compiled form (vecmath's overloads)
     binds = "".join(f"{k} = _vm_py_{k[3:]}\n" for k in kernels)
-    return f"# -- vector math (a copy of loopc.backends.vecmath) {'-' * 26}\n\n{code}\n\n\n{binds}"
+    return f"# -- vector math (a copy of loopc.runtime.vecmath) {'-' * 27}\n\n{code}\n\n\n{binds}"
 
 
 def _rename(source, mapping):

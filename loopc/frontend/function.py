@@ -1,17 +1,24 @@
 """`loopc.function`: compile a graph and call it with NumPy values.
 
 A call checks and converts its inputs, runs the compiled kernel on them and on
-the current values of the shared variables (random states as per-call copies),
-and only when everything succeeded writes all the updates at once.
+the current values of the shared variables (random states as per-call copies,
+in a random-state table of the call's own: `loopc.runtime.rng_slots`), and only
+when everything succeeded writes all the updates at once.
+
+The configuration is read here, when the function is made: the pass pipeline
+and the backends get its values as arguments (`verify`, `print_stages`,
+`backends.Options`).
 """
 import copy
 import warnings
 
 import numpy as np
 
+from .. import passes, runtime
 from ..config import MODES, config
 from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
 from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
+from ..ir.interpret import evaluate
 from ..ir.printer import format_graph
 from ..loops.ir import format_function
 from .tensor import as_tensor_variable, cast
@@ -146,11 +153,16 @@ def _fname(name):
     return f" {name!r}" if name else ""
 
 
+def _compile_options():
+    """The backends' options from the configuration."""
+    from ..backends import Options  # the backends load Numba: not before a function is made
+    return Options(math=config.math, optimize=config.optimizer != "None", verify=config.verify, cache=config.cache)
+
+
 class Function:
     """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
 
     def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name):
-        from .. import passes
         self.inputs, self.outputs, self.single = inputs, outputs, single
         self.updates = updates
         self.name = name
@@ -159,7 +171,9 @@ class Function:
         values = outputs + [v for _, v in updates]
         self.shared = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
         graph = Graph(inputs + self.shared, values)
-        self.stages = passes.run_pipeline(graph, enabled=config.optimizer != "None")
+        self.options = _compile_options()
+        self.stages = passes.run_pipeline(graph, enabled=self.options.optimize, verify=config.verify,
+                                          print_stages=config.print_stages)
         self.graph = self.stages[-1][1]
         self._monitor = mode if mode_name == "MONITOR" else None
         self.kernels = self._compile(mode_name)
@@ -171,15 +185,15 @@ class Function:
         if mode_name in ("MONITOR", "REFERENCE"):
             return {}
         if mode_name == "DEBUG":
-            return {"PY": compile_graph(self.graph, "PY"), "NUMBA": compile_graph(self.graph, "NUMBA")}
-        return {mode_name: compile_graph(self.graph, mode_name)}
+            return {backend: compile_graph(self.graph, backend, self.options) for backend in ("PY", "NUMBA")}
+        return {mode_name: compile_graph(self.graph, mode_name, self.options)}
 
     @property
     def source(self):
         kernel = next(iter(self.kernels.values()), None)
         if kernel is None:
             from ..backends.compiler import render_function
-            return render_function(self.graph)
+            return render_function(self.graph, options=self.options)
         return kernel.source
 
     def dump(self, stage=None):
@@ -203,7 +217,7 @@ class Function:
         """[(stage name, loop-IR function), ...] from lowering through the loop passes."""
         from ..backends.compiler import loop_stages
         kernel = next(iter(self.kernels.values()), None)
-        return kernel.loops if kernel is not None else loop_stages(self.graph, self.name or "fn")
+        return kernel.loops if kernel is not None else loop_stages(self.graph, self.name or "fn", self.options)
 
     def stage_names(self):
         return [n for n, _ in self.stages] + [n for n, _ in self.loop_stages()] + ["loops"]
@@ -246,22 +260,16 @@ class Function:
 
     def _run(self, mode, values):
         """Outputs then update values, random states included; shared variables untouched."""
-        from ..backends import runtime
         shared_values = [copy.deepcopy(sv.container[0]) if is_rng(sv) else sv.container[0] for sv in self.shared]
         if mode in ("MONITOR", "REFERENCE"):
-            from ..reference import evaluate
             graph_values = values + shared_values
             return evaluate(self.graph, graph_values, monitor=self._monitor_hook())
         rngs = [v for v in shared_values if isinstance(v, np.random.RandomState)]
         slots = iter(range(len(rngs)))
         args = values + [next(slots) if isinstance(v, np.random.RandomState) else v for v in shared_values]
         args = [a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in args]  # 0-d: a scalar
-        runtime.RNG_SLOTS[:] = rngs
-        try:
+        with runtime.rng_slots(rngs) as table:  # copies made during the call are appended
             results = self.kernels[mode](*args)
-            table = list(runtime.RNG_SLOTS)  # copies made during the call are appended
-        finally:
-            runtime.RNG_SLOTS[:] = []
         return [table[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
 
     def _monitor_hook(self):

@@ -10,7 +10,7 @@ import numpy as np
 from ..config import config
 from ..ir.ops import MakeVector, RandomOp
 from .shared import shared
-from .tensor import as_tensor_variable, cast
+from .tensor import as_dtype, as_tensor_variable, cast
 
 
 class RandomStreams:
@@ -33,7 +33,7 @@ class RandomStreams:
         rng = shared(np.random.RandomState(int(self.gen_seedgen.randint(2 ** 30))), name="rng")
         size_var, ndim = _size(size, ndim)
         params = [as_tensor_variable(p) for p in params]
-        new_rng, sample = RandomOp(dist, dtype, ndim)(rng, size_var, *params)
+        new_rng, sample = RandomOp(dist, as_dtype(dtype), ndim)(rng, size_var, *params)
         rng.default_update = new_rng
         self.state_updates.append((rng, new_rng))
         return sample

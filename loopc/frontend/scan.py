@@ -14,10 +14,11 @@ import numpy as np
 
 from ..config import config
 from ..errors import LoopcTypeError, ScanError
-from ..ir.graph import Constant, Graph, SharedVariable, Variable, _test_values, clone_replace, toposort
+from ..ir.graph import Constant, Graph, SharedVariable, Variable, clone_replace, toposort
 from ..ir.ops import DimShuffle, Elemwise, RandomOp, ShapeI
 from ..ir.scan import Scan, step_type
 from .tensor import as_tensor_variable, cast, constant
+from .variable import compute_test_values
 
 
 class until:
@@ -64,7 +65,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
               truncate_gradient=int(truncate_gradient), label=name)
     node = op.make_node(n, *[x for x, _ in seqs], *[init for init, _ in states], *outer["shared"],
                         *outer["non_sequences"])
-    _test_values(node)
+    compute_test_values(node)
     results = op.split_outputs(node.outputs)
     state_iter, plain_iter = iter(results.states), iter(results.outputs)
     outputs = [next(state_iter) if init is not None else next(plain_iter) for init, _ in infos]

@@ -20,7 +20,8 @@ from ..ir.graph import Constant, SharedVariable, Variable
 from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange, Concatenate,
                       DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector, Reduce, Reshape, Shape,
                       ShapeI, Subtensor)
-from ..ir.types import TensorType, as_dtype, float_of, is_discrete, is_float, is_int, upcast
+from ..ir import types
+from ..ir.types import TensorType, float_of, is_discrete, is_float, is_int, upcast
 
 # Theano's class names, for isinstance checks in user code.
 TensorVariable = Variable
@@ -35,9 +36,14 @@ def _describe(var):
 
 # -- typed constructors ---------------------------------------------------------
 
+def as_dtype(dtype):
+    """A dtype spelling ('floatX' included: the IR never sees it) as its NumPy name."""
+    return types.as_dtype(config.floatX if dtype == "floatX" else dtype)
+
+
 def tensor(dtype=None, broadcastable=(), name=None):
     """A new input variable of `TensorType(dtype, broadcastable)` (dtype None: floatX)."""
-    return TensorType(dtype or config.floatX, broadcastable)(name)
+    return TensorType(as_dtype(dtype or "floatX"), broadcastable)(name)
 
 
 _KINDS = {"scalar": (), "vector": (False,), "matrix": (False, False), "row": (True, False),
@@ -54,7 +60,7 @@ def _typed_constructor(kind, fixed_dtype):
             return TensorType(fixed_dtype, bcast)(name)
     else:
         def make(name=None, dtype=None):
-            return TensorType(dtype or config.floatX, bcast)(name)
+            return TensorType(as_dtype(dtype or "floatX"), bcast)(name)
 
     make.__name__ = make.__qualname__ = (_dtype_prefix(fixed_dtype) + kind)
     make.__doc__ = f"A new {fixed_dtype or 'floatX'} {kind} input variable (broadcastable {bcast})."

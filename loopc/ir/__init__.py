@@ -1,4 +1,6 @@
-"""loopc's IR: read this package first.
+"""loopc's IR: read this package first. Layer 1: it imports `loopc.errors` and
+`loopc.runtime` and nothing else of loopc (the frontend gives variables their
+operators through `graph.SURFACE`).
 
 - `types`: `TensorType(dtype, broadcastable)` (text `f64[?,1]`) and `RandomStateType`.
 - `graph`: `Variable` (an SSA value), `Constant`, `SharedVariable`, `Apply` (an op on
@@ -6,6 +8,9 @@
   `Graph`, `toposort`, `clone_replace`, `verify`.
 - `ops`: the op table (type rule + NumPy reference per op).
 - `scan`: the `Scan` op, which owns a body graph and splits values by role.
+- `interpret`: the reference evaluator (`evaluate(graph, values)`): each op's `perform`,
+  node by node.
+- `dot`: a Graphviz picture of a graph.
 - `printer`: the text form, e.g.
 
     func @rnn(%h0: f64[?], %W: f64[?,?], %Y: f64[?,?]) -> (f64[?,?]) {

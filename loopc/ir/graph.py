@@ -7,6 +7,13 @@ A `Graph` is a list of inputs and outputs; its nodes are everything between them
 in topological order. Ops are frozen dataclasses: equal params, equal op.
 
 Rewrites never mutate a node: they build new ones (`clone_replace`).
+
+Theano's tensor-variable surface (`x + y`, `x[i]`, `x.sum()`, `x.shape`,
+`x.eval()`, and `op(x, 2)` on Python values, with test values) is frontend
+business: `Variable` and `Op` declare it and dispatch through `SURFACE`, a table
+of name -> function that `loopc.frontend.variable` fills once, when loopc is
+imported. So every variable has the surface, whoever made it (the user, an op,
+a rewrite, grad), and the IR imports nothing above itself.
 """
 import dataclasses
 import itertools
@@ -27,13 +34,19 @@ class Tag:
         return f"Tag({vars(self)})"
 
 
-def _tensor_api():
-    from ..frontend import tensor
-    return tensor
+SURFACE = {}  # name -> the frontend's function; filled at import, read only after
+
+
+def _surface(name):
+    try:
+        return SURFACE[name]
+    except KeyError:
+        raise LoopcTypeError("%r on a variable is the frontend's; import loopc first", name) from None
 
 
 class Variable:
-    """An SSA value. Tensor variables support Python's operators, as in Theano."""
+    """An SSA value. Tensor variables support Python's operators, as in Theano (the
+    frontend's functions, through `SURFACE`)."""
 
     __array_priority__ = 1000  # numpy_array + var -> var.__radd__
 
@@ -59,41 +72,41 @@ class Variable:
     def clone(self):
         return type(self)(self.type, name=self.name)
 
-    # -- Theano's tensor-variable surface, forwarded to loopc.tensor -----------
-    def __add__(self, other): return _tensor_api().add(self, other)
-    def __radd__(self, other): return _tensor_api().add(other, self)
-    def __sub__(self, other): return _tensor_api().sub(self, other)
-    def __rsub__(self, other): return _tensor_api().sub(other, self)
-    def __mul__(self, other): return _tensor_api().mul(self, other)
-    def __rmul__(self, other): return _tensor_api().mul(other, self)
-    def __truediv__(self, other): return _tensor_api().true_div(self, other)
-    def __rtruediv__(self, other): return _tensor_api().true_div(other, self)
-    def __floordiv__(self, other): return _tensor_api().int_div(self, other)
-    def __rfloordiv__(self, other): return _tensor_api().int_div(other, self)
-    def __mod__(self, other): return _tensor_api().mod(self, other)
-    def __rmod__(self, other): return _tensor_api().mod(other, self)
-    def __pow__(self, other): return _tensor_api().pow(self, other)
-    def __rpow__(self, other): return _tensor_api().pow(other, self)
-    def __matmul__(self, other): return _tensor_api().dot(self, other)
-    def __rmatmul__(self, other): return _tensor_api().dot(other, self)
-    def __neg__(self): return _tensor_api().neg(self)
+    # -- Theano's tensor-variable surface, the frontend's (`SURFACE`) ------------
+    def __add__(self, other): return _surface("add")(self, other)
+    def __radd__(self, other): return _surface("add")(other, self)
+    def __sub__(self, other): return _surface("sub")(self, other)
+    def __rsub__(self, other): return _surface("sub")(other, self)
+    def __mul__(self, other): return _surface("mul")(self, other)
+    def __rmul__(self, other): return _surface("mul")(other, self)
+    def __truediv__(self, other): return _surface("true_div")(self, other)
+    def __rtruediv__(self, other): return _surface("true_div")(other, self)
+    def __floordiv__(self, other): return _surface("int_div")(self, other)
+    def __rfloordiv__(self, other): return _surface("int_div")(other, self)
+    def __mod__(self, other): return _surface("mod")(self, other)
+    def __rmod__(self, other): return _surface("mod")(other, self)
+    def __pow__(self, other): return _surface("pow")(self, other)
+    def __rpow__(self, other): return _surface("pow")(other, self)
+    def __matmul__(self, other): return _surface("dot")(self, other)
+    def __rmatmul__(self, other): return _surface("dot")(other, self)
+    def __neg__(self): return _surface("neg")(self)
     def __pos__(self): return self
-    def __abs__(self): return _tensor_api().abs_(self)
-    def __invert__(self): return _tensor_api().invert(self)
-    def __and__(self, other): return _tensor_api().and_(self, other)
-    def __rand__(self, other): return _tensor_api().and_(other, self)
-    def __or__(self, other): return _tensor_api().or_(self, other)
-    def __ror__(self, other): return _tensor_api().or_(other, self)
-    def __xor__(self, other): return _tensor_api().xor(self, other)
-    def __rxor__(self, other): return _tensor_api().xor(other, self)
-    def __lt__(self, other): return _tensor_api().lt(self, other)
-    def __le__(self, other): return _tensor_api().le(self, other)
-    def __gt__(self, other): return _tensor_api().gt(self, other)
-    def __ge__(self, other): return _tensor_api().ge(self, other)
+    def __abs__(self): return _surface("abs_")(self)
+    def __invert__(self): return _surface("invert")(self)
+    def __and__(self, other): return _surface("and_")(self, other)
+    def __rand__(self, other): return _surface("and_")(other, self)
+    def __or__(self, other): return _surface("or_")(self, other)
+    def __ror__(self, other): return _surface("or_")(other, self)
+    def __xor__(self, other): return _surface("xor")(self, other)
+    def __rxor__(self, other): return _surface("xor")(other, self)
+    def __lt__(self, other): return _surface("lt")(self, other)
+    def __le__(self, other): return _surface("le")(self, other)
+    def __gt__(self, other): return _surface("gt")(self, other)
+    def __ge__(self, other): return _surface("ge")(self, other)
     # == and != stay identity comparisons, as in Theano (use T.eq / T.neq).
     __hash__ = object.__hash__
 
-    def __getitem__(self, index): return _tensor_api().getitem(self, index)
+    def __getitem__(self, index): return _surface("getitem")(self, index)
     def __iter__(self):
         raise TypeError(f"{self} is symbolic and cannot be iterated; index it or use scan")
     def __bool__(self):
@@ -101,31 +114,28 @@ class Variable:
     def __len__(self):
         raise TypeError(f"{self} is symbolic and has no len(); use {self}.shape[0]")
 
-    shape = property(lambda self: _tensor_api().shape(self))
-    size = property(lambda self: _tensor_api().prod(_tensor_api().shape(self)))
-    T = property(lambda self: _tensor_api().transpose(self))
+    shape = property(lambda self: _surface("shape")(self))
+    size = property(lambda self: _surface("prod")(_surface("shape")(self)))
+    T = property(lambda self: _surface("transpose")(self))
 
-    def transpose(self, *axes): return _tensor_api().transpose(self, axes or None)
-    def dimshuffle(self, *pattern): return _tensor_api().dimshuffle(self, *pattern)
-    def reshape(self, shape, ndim=None): return _tensor_api().reshape(self, shape, ndim)
-    def flatten(self, ndim=1): return _tensor_api().flatten(self, ndim)
-    def astype(self, dtype): return _tensor_api().cast(self, dtype)
-    def dot(self, other): return _tensor_api().dot(self, other)
-    def sum(self, axis=None, dtype=None, keepdims=False): return _tensor_api().sum(self, axis, dtype, keepdims)
-    def prod(self, axis=None, dtype=None, keepdims=False): return _tensor_api().prod(self, axis, dtype, keepdims)
-    def mean(self, axis=None, dtype=None, keepdims=False): return _tensor_api().mean(self, axis, dtype, keepdims)
-    def max(self, axis=None, keepdims=False): return _tensor_api().max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return _tensor_api().min(self, axis, keepdims)
-    def argmax(self, axis=None, keepdims=False): return _tensor_api().argmax(self, axis, keepdims)
-    def norm(self, L=2, axis=None): return _tensor_api().norm(self, L, axis)
-    def __round__(self): return _tensor_api().round(self)
+    def transpose(self, *axes): return _surface("transpose")(self, axes or None)
+    def dimshuffle(self, *pattern): return _surface("dimshuffle")(self, *pattern)
+    def reshape(self, shape, ndim=None): return _surface("reshape")(self, shape, ndim)
+    def flatten(self, ndim=1): return _surface("flatten")(self, ndim)
+    def astype(self, dtype): return _surface("cast")(self, dtype)
+    def dot(self, other): return _surface("dot")(self, other)
+    def sum(self, axis=None, dtype=None, keepdims=False): return _surface("sum")(self, axis, dtype, keepdims)
+    def prod(self, axis=None, dtype=None, keepdims=False): return _surface("prod")(self, axis, dtype, keepdims)
+    def mean(self, axis=None, dtype=None, keepdims=False): return _surface("mean")(self, axis, dtype, keepdims)
+    def max(self, axis=None, keepdims=False): return _surface("max")(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _surface("min")(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return _surface("argmax")(self, axis, keepdims)
+    def norm(self, L=2, axis=None): return _surface("norm")(self, L, axis)
+    def __round__(self): return _surface("round")(self)
 
     def eval(self, inputs_to_values=None):
         """Compile and run this variable's graph with the given input values."""
-        from ..frontend.function import function
-        inputs_to_values = inputs_to_values or {}
-        inputs = list(inputs_to_values)
-        return function(inputs, self, on_unused_input="ignore")(*[inputs_to_values[i] for i in inputs])
+        return _surface("eval")(self, inputs_to_values)
 
 
 class Constant(Variable):
@@ -219,42 +229,9 @@ class Op:
         raise NotImplementedError(f"op {self.name} has no NumPy reference")
 
     def __call__(self, *inputs):
-        from ..frontend.tensor import as_tensor_variable
-        node = self.make_node(*[as_tensor_variable(x) for x in inputs])
-        _test_values(node)
-        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
-
-
-def _test_values(node):
-    """Theano's test values: compute `tag.test_value` as the graph is built."""
-    from ..config import config
-    if config.compute_test_value == "off":
-        return
-    values = []
-    for var in node.inputs:
-        value = _test_value_of(var)
-        if value is None:
-            if config.compute_test_value == "raise":
-                raise LoopcTypeError("%s has no test value (config.compute_test_value='raise'); "
-                                     "set %s.tag.test_value", var, var)
-            if config.compute_test_value == "warn":
-                import warnings
-                warnings.warn(f"{var} has no test value; skipping test values for {node.op.name}")
-            return
-        values.append(value)
-    for var, value in zip(node.outputs, node.op.perform(node, values)):
-        var.tag.test_value = value
-
-
-def _test_value_of(var):
-    if isinstance(var, Constant):
-        return var.data
-    if isinstance(var, SharedVariable):
-        return var.container[0]
-    value = getattr(var.tag, "test_value", None)
-    if value is None:
-        return None
-    return var.type.filter(value, f"test value of {var}", allow_downcast=True)
+        """The op applied to variables or Python values (the frontend converts them):
+        its output, or the list of its outputs."""
+        return _surface("apply")(self, *inputs)
 
 
 # -- graphs -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ShapeError
+from ..runtime import RANDOM_DISTS, draw, format_print  # noqa: F401  (RANDOM_DISTS: the random ops' table)
 from .graph import Apply, Constant, Op
 from .types import RandomStateType, TensorType, as_dtype, float_of, is_discrete, is_float, is_int
 
@@ -583,26 +584,6 @@ class Print(Op):
         return [x]
 
 
-def format_print(message, attrs, value):
-    value = np.asarray(value)
-    parts = [message]
-    for attr in attrs:
-        got = getattr(value, attr)
-        parts.append(f"{attr} = {got() if callable(got) else got}")
-    return " ".join(parts)
-
-
-RANDOM_DISTS = {
-    # name -> (number of parameter inputs, NumPy RandomState method)
-    "binomial": (2, "binomial"),     # n, p
-    "uniform": (2, "uniform"),       # low, high
-    "normal": (2, "normal"),         # avg, std
-    "random_integers": (2, "randint"),  # low, high (inclusive): randint(low, high + 1), the same stream
-    "choice": (1, "choice"),
-    "permutation": (1, "permutation"),
-}
-
-
 @dataclass(frozen=True)
 class RandomOp(Op):
     """Draws `dist(*params, size)` from the rng input; outputs (new rng, sample)."""
@@ -626,15 +607,3 @@ class RandomOp(Op):
         rng, size, *params = inputs
         rng = copy.deepcopy(rng)  # functional: the input state is left as it was
         return [rng, draw(rng, self.dist, self.dtype, size, params)]
-
-
-def draw(rng, dist, dtype, size, params):
-    """One draw, exactly as Theano's RandomStreams makes it from a RandomState."""
-    size = tuple(int(s) for s in size)
-    method = getattr(rng, RANDOM_DISTS[dist][1])
-    if dist == "binomial":
-        params = [int(params[0]), params[1]]
-    if dist == "random_integers":
-        params = [params[0], np.asarray(params[1]) + 1]
-    sample = method(*[np.asarray(p) for p in params], size=size)
-    return np.asarray(sample).astype(dtype)

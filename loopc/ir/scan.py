@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import LoopcTypeError, ScanError
 from .graph import Apply, Graph, Op
+from .interpret import evaluate
 from .types import TensorType, is_int
 
 
@@ -167,7 +168,6 @@ class Scan(Op):
 
     # -- NumPy reference --------------------------------------------------------
     def perform(self, node, inputs):
-        from ..reference import evaluate
         outer = self.split_inputs(inputs)
         n = check_n_steps(int(outer.n_steps), self.label)
         outer_vars = self.split_inputs(node.inputs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import LoopcTypeError
+from ..errors import LoopcTypeError, ShapeError
 
 DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
           "uint64", "float32", "float64", "complex64", "complex128")
@@ -24,11 +24,16 @@ SHORT = {"bool": "i1", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i
 LONG = {short: long for long, short in SHORT.items()}
 
 
+# Dtype spellings that name a setting of the frontend ('floatX', as in Theano's
+# `TensorType('floatX', ...)`): name -> a function giving its current dtype. The
+# frontend fills it at import; the IR names no setting itself.
+DTYPE_ALIASES = {}
+
+
 def as_dtype(dtype):
-    """Normalize a dtype spelling ('floatX' included) to its NumPy name."""
-    if dtype == "floatX":
-        from ..config import config
-        return config.floatX
+    """Normalize a dtype spelling ('floatX' included, through `DTYPE_ALIASES`) to its NumPy name."""
+    if isinstance(dtype, str) and dtype in DTYPE_ALIASES:
+        dtype = DTYPE_ALIASES[dtype]()
     name = np.dtype(dtype).name
     if name not in DTYPES:
         raise LoopcTypeError("unsupported dtype %r; loopc supports %s", name, ", ".join(DTYPES))
@@ -80,7 +85,6 @@ class TensorType:
 
     def filter(self, value, name, allow_downcast=False):
         """Check and convert a run-time value to this type, or raise naming `name`."""
-        from ..errors import LoopcTypeError, ShapeError
         is_array = isinstance(value, (np.ndarray, np.generic))
         arr = np.asarray(value)
         if arr.ndim != self.ndim:

@@ -2,14 +2,14 @@
 
 Each pass is a module with one entry point `run` and a docstring stating its
 invariant. `run_pipeline` keeps the graph after every stage for `f.dump(stage)`,
-verifies it when `config.verify` is set, and names the pass in any error.
+verifies it when asked (the frontend passes `config.verify`), and names the pass
+in any error. Layer 2: imports `loopc.errors` and `loopc.ir` only.
 """
 import os
 import sys
 
-from ..config import config
 from ..errors import LoopcError
-from ..ir.graph import verify
+from ..ir.graph import verify as verify_graph
 from ..ir.printer import format_graph
 from . import canonicalize, cse, dce, push_out, save_memory
 
@@ -22,16 +22,18 @@ PIPELINE = [
 ]
 
 
-def run_pipeline(graph, enabled=True):
-    """[("input", graph), (pass name, graph after it), ...]."""
+def run_pipeline(graph, enabled=True, verify=False, print_stages=False):
+    """[("input", graph), (pass name, graph after it), ...]; `verify` checks the graph
+    after every pass; `print_stages` prints every stage to stderr, as does
+    LOOPC_PRINT_AFTER=name,... for the stages it names."""
     stages = [("input", graph)]
-    show = _stages_to_print()
+    show = _stages_to_print(print_stages)
     _maybe_print("input", graph, show)
     for name, run in (PIPELINE if enabled else []):
         try:
             graph = run(graph)
-            if config.verify:
-                verify(graph)
+            if verify:
+                verify_graph(graph)
         except LoopcError:
             raise
         except Exception as exc:
@@ -41,9 +43,9 @@ def run_pipeline(graph, enabled=True):
     return stages
 
 
-def _stages_to_print():
+def _stages_to_print(print_all):
     names = os.environ.get("LOOPC_PRINT_AFTER", "")
-    if config.print_stages:  # LOOPC_FLAGS=print_stages=1 is LOOPC_PRINT_AFTER=all
+    if print_all:  # LOOPC_FLAGS=print_stages=1 is LOOPC_PRINT_AFTER=all
         names += ",all"
     return {n.strip() for n in names.split(",") if n.strip()}
 
