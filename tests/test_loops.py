@@ -17,7 +17,7 @@ import loopc
 import loopc.tensor as T
 from loopc.config import config
 from loopc.errors import ShapeError
-from loopc.loops import block, compile_loops, fuse, hoist
+from loopc.loops import block, compile_loops, fuse, hoist, reuse
 from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Store,
                             Var, format_function, verify)
 
@@ -211,7 +211,11 @@ def test_fuse_writes_a_states_new_value_straight_into_its_row():
           for t in n_steps serial:
             v_2 = v[t]
             x0_tm1 = x0_buf[t]
-            v_3 = call dot(x0_tm1, W)
+            v_3 = alloc f64[W.shape[1]] temp fill 0
+            for k in W.shape[0] reduction:
+              xk = x0_tm1[k]
+              for j in W.shape[1] parallel:
+                v_3[j] = add(v_3[j], mul(xk, W[k, j]))
             v_5 = x0_buf[add(t, 1)]
             for i0 in W.shape[1] parallel:
               v_4 = add(v_3[i0], v_2[i0])
@@ -249,6 +253,31 @@ def test_hoist_stops_at_a_check_that_depends_on_the_step():
     body = f.dump("hoist")
     body = body[body.index("for t in"):]
     assert "check" in body and "dot:" in body, body  # the dot check follows the slice's, which reads the step
+
+
+# -- reuse ----------------------------------------------------------------------------
+
+def test_reuse_allocates_a_steps_temporary_once():
+    inputs, h = rnn()
+    f = loopc.function(inputs, h, mode="PY")
+    text = f.dump("reuse")
+    assert text.index("v_3 = alloc f64[W.shape[1]] temp") < text.index("for t in")
+    assert "    v_3[:] = 0" in text
+
+
+def test_reuse_keeps_a_temporary_that_is_carried_or_viewed():
+    x, s = T.vector("x"), loopc.shared(np.zeros(3), name="s")
+    out, updates = loopc.scan(lambda h: (T.exp(h) * 2, {s: T.exp(h) * 2}), outputs_info=x, n_steps=3)
+    f = loopc.function([x], out, updates=updates, mode="PY")
+    body = f.dump("reuse")
+    body = body[body.index("for t in"):]
+    assert "alloc" in body, body  # the shared variable's new value lives on after the step
+    v = RNG.standard_normal(3)
+    rows = [np.exp(v) * 2]
+    for _ in range(2):
+        rows.append(np.exp(rows[-1]) * 2)
+    np.testing.assert_allclose(f(v), np.array(rows))
+    np.testing.assert_allclose(s.get_value(), rows[-1])
 
 
 # -- block ----------------------------------------------------------------------------
@@ -324,7 +353,7 @@ def test_every_stage_verifies_and_prints():
     inputs, h = rnn()
     graph = loopc.function(inputs, h.sum(axis=0), mode="PY").graph
     stages = compile_loops(graph, check=True)
-    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "block"]
+    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "block", "reuse"]
     for _, fn in stages:
         assert format_function(fn).startswith("func fn(x0, W, Y, U):")
 
@@ -333,14 +362,14 @@ def test_loop_passes_are_idempotent():
     inputs, h = rnn()
     graph = loopc.function(inputs, (h * 2).sum(), mode="PY").graph
     fn = compile_loops(graph)[-1][1]
-    assert block.run(fuse.run(hoist.run(fn))) == fn
+    assert reuse.run(block.run(fuse.run(hoist.run(fn)))) == fn
 
 
 def test_dump_names_the_loop_stages():
     x = T.vector("x")
     f = loopc.function([x], T.exp(x) + 1, mode="PY")
-    assert f.dump("loops") == f.dump("block")
-    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*block.*loops"):
+    assert f.dump("loops") == f.dump("reuse")
+    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*block.*reuse.*loops"):
         f.dump("nope")
 
 
