@@ -56,6 +56,15 @@ MODES = [("REFERENCE", True), ("PY", True), ("PY", False)]
 NUMBA_MODES = MODES + [("NUMBA", True), ("NUMBA", False)]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def small_blocks():
+    """Blocks of 3 elements, so the generator's small vectors span several blocks."""
+    from loopc.loops import block
+    saved, block.BLOCK = block.BLOCK, 3
+    yield
+    block.BLOCK = saved
+
+
 @contextlib.contextmanager
 def optimizer(enabled):
     saved = loopc.config.optimizer

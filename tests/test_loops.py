@@ -17,7 +17,7 @@ import loopc
 import loopc.tensor as T
 from loopc.config import config
 from loopc.errors import ShapeError
-from loopc.loops import compile_loops, fuse, hoist
+from loopc.loops import block, compile_loops, fuse, hoist, reuse
 from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Store,
                             Var, format_function, verify)
 
@@ -211,10 +211,15 @@ def test_fuse_writes_a_states_new_value_straight_into_its_row():
           for t in n_steps serial:
             v_2 = v[t]
             x0_tm1 = x0_buf[t]
-            v_3 = call dot(x0_tm1, W)
+            v_3 = alloc f64[W.shape[1]] temp fill 0
+            for k in W.shape[0] reduction:
+              xk = x0_tm1[k]
+              for j in W.shape[1] parallel:
+                v_3[j] = add(v_3[j], mul(xk, W[k, j]))
+            v_5 = x0_buf[add(t, 1)]
             for i0 in W.shape[1] parallel:
               v_4 = add(v_3[i0], v_2[i0])
-              x0_buf[add(t, 1), i0] = tanh(v_4)
+              v_5[i0] = tanh(v_4)
           v_6 = x0_buf[1:add(n_done, 1)]
           return (v_6)
         """)
@@ -250,6 +255,89 @@ def test_hoist_stops_at_a_check_that_depends_on_the_step():
     assert "check" in body and "dot:" in body, body  # the dot check follows the slice's, which reads the step
 
 
+# -- reuse ----------------------------------------------------------------------------
+
+def test_reuse_allocates_a_steps_temporary_once():
+    inputs, h = rnn()
+    f = loopc.function(inputs, h, mode="PY")
+    text = f.dump("reuse")
+    assert text.index("v_3 = alloc f64[W.shape[1]] temp") < text.index("for t in")
+    assert "    v_3[:] = 0" in text
+
+
+def test_reuse_keeps_a_temporary_that_is_carried_or_viewed():
+    x, s = T.vector("x"), loopc.shared(np.zeros(3), name="s")
+    out, updates = loopc.scan(lambda h: (T.exp(h) * 2, {s: T.exp(h) * 2}), outputs_info=x, n_steps=3)
+    f = loopc.function([x], out, updates=updates, mode="PY")
+    body = f.dump("reuse")
+    body = body[body.index("for t in"):]
+    assert "alloc" in body, body  # the shared variable's new value lives on after the step
+    v = RNG.standard_normal(3)
+    rows = [np.exp(v) * 2]
+    for _ in range(2):
+        rows.append(np.exp(rows[-1]) * 2)
+    np.testing.assert_allclose(f(v), np.array(rows))
+    np.testing.assert_allclose(s.get_value(), rows[-1])
+
+
+# -- block ----------------------------------------------------------------------------
+
+def power():
+    A, k = T.vector("A"), T.iscalar("k")
+    result, _ = loopc.scan(lambda prior, A: prior * A, outputs_info=T.ones_like(A), non_sequences=A, n_steps=k)
+    return [A, k], result[-1]
+
+
+def test_block_runs_an_elementwise_recurrence_block_by_block():
+    inputs, out = power()
+    f = loopc.function(inputs, out, mode="PY")
+    text = f.dump("block")
+    assert "for blk in int_div(add(v, 511), 512) serial:" in text, text
+    assert "A_b = A[lo:hi]" in text and "state_ring_b = state_ring[:, lo:hi]" in text
+    blocked = text[text.index("for blk in"):]
+    assert blocked.index("for t in") < blocked.index("for i0 in sub(hi, lo) parallel:")
+    for size in (0, 1, 511, 512, 513, 1500):
+        a = RNG.uniform(0.5, 1.5, size)
+        for steps in (0, 1, 3):
+            if steps == 0:
+                with pytest.raises(loopc.errors.LoopcIndexError):
+                    f(a, steps)
+                continue
+            same_numbers(inputs, [out], [a, np.int32(steps)], [a ** steps])
+
+
+@pytest.mark.parametrize("mode", ["PY", "NUMBA"])
+def test_block_with_two_taps_a_sequence_and_an_output(mode):
+    """x[t] = x[t-2] * a + x[t-1] * y[t] and o[t] = x[t-1] - y[t], elementwise over 700
+    elements: two blocks, and every kind of row the step reads."""
+    x0, a, Y, n = T.matrix("x0"), T.vector("a"), T.matrix("Y"), T.iscalar("n")
+    (x, o), _ = loopc.scan(lambda y, x2, x1, a: [x2 * a + x1 * y, x1 - y], sequences=[Y],
+                           outputs_info=[dict(initial=x0, taps=[-2, -1]), None], non_sequences=a, n_steps=n)
+    f = loopc.function([x0, a, Y, n], [x[-1], o], mode=mode)
+    assert "for blk" in f.dump("block")
+    m = 700
+    v0, va, vy = RNG.uniform(-1, 1, (2, m)), RNG.uniform(-1, 1, m), RNG.uniform(-1, 1, (5, m))
+    rows, outs = list(v0), []
+    for t in range(4):
+        outs.append(rows[-1] - vy[t])
+        rows.append(rows[-2] * va + rows[-1] * vy[t])
+    last, got_o = f(v0, va, vy, 4)
+    np.testing.assert_allclose(last, rows[-1], rtol=1e-12)
+    np.testing.assert_allclose(got_o, np.array(outs), rtol=1e-12)
+
+
+def test_block_leaves_a_recurrence_whose_elements_mix():
+    inputs, h = rnn()  # h[t] = tanh(h[t-1] @ W + ...): every element reads all of the last row
+    f = loopc.function(inputs, h, mode="PY")
+    assert "for blk" not in f.dump("block")
+    x = T.vector("x")
+    shifted, _ = loopc.scan(lambda h: h[::-1] * 2, outputs_info=x, n_steps=3)  # element i reads m-1-i
+    g = loopc.function([x], shifted, mode="PY")
+    assert "for blk" not in g.dump("block")
+    v = RNG.standard_normal(600)
+    same_numbers([x], [shifted], [v], [np.array([v[::-1] * 2, v * 4, v[::-1] * 8])])
+
+
 # -- the text form and the verifier -------------------------------------------------
 
 def test_verify_catches_a_read_before_its_definition():
@@ -265,7 +353,7 @@ def test_every_stage_verifies_and_prints():
     inputs, h = rnn()
     graph = loopc.function(inputs, h.sum(axis=0), mode="PY").graph
     stages = compile_loops(graph, check=True)
-    assert [name for name, _ in stages] == ["lower", "hoist", "fuse"]
+    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "block", "reuse"]
     for _, fn in stages:
         assert format_function(fn).startswith("func fn(x0, W, Y, U):")
 
@@ -274,14 +362,14 @@ def test_loop_passes_are_idempotent():
     inputs, h = rnn()
     graph = loopc.function(inputs, (h * 2).sum(), mode="PY").graph
     fn = compile_loops(graph)[-1][1]
-    assert fuse.run(hoist.run(fn)) == fn
+    assert reuse.run(block.run(fuse.run(hoist.run(fn)))) == fn
 
 
 def test_dump_names_the_loop_stages():
     x = T.vector("x")
     f = loopc.function([x], T.exp(x) + 1, mode="PY")
-    assert f.dump("loops") == f.dump("fuse")
-    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*loops"):
+    assert f.dump("loops") == f.dump("reuse")
+    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*block.*reuse.*loops"):
         f.dump("nope")
 
 

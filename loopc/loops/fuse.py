@@ -118,11 +118,12 @@ def _try_fuse(b, i, dtypes, returned):
         return
     (j,) = readers
     if isinstance(b.stmts[j], Store):
-        inner = _store_into(b, i, j, loops, lets, store)
-        if inner is None:
+        view_and_nest = _store_into(b, i, j, loops, lets, store)
+        if view_and_nest is None:
             return
-        b.stmts[i] = None
-        b.move(j, i + 1, inner)
+        b.stmts[i] = view_and_nest[0]
+        b.note(i, view_and_nest[0])
+        b.move(j, i + 1, view_and_nest[1])
     else:
         consumer = _fuse_into(b.stmts[j], alloc, loops, lets, store, dtypes)
         if consumer is None:
@@ -144,10 +145,11 @@ def _store_into(b, i, j, loops, lets, store):
         return None
     if any(isinstance(n, Load) and n.buf == row.buf for s in between for n in walk(s)):
         return None  # a row of the buffer read between: leave the order alone
-    inner = replace(loops[-1], body=tuple(lets) + (Store(row.buf, row.index + store.index, store.value),))
+    # through a view of the row (T's name, now free): a loop over `row[i0]` vectorizes
+    inner = replace(loops[-1], body=tuple(lets) + (Store(alloc.name, store.index, store.value),))
     for loop in reversed(loops[:-1]):
         inner = replace(loop, body=(inner,))
-    return inner
+    return [Let(alloc.name, Load(row.buf, row.index)), inner]
 
 
 def _producer(alloc, nest):

@@ -262,6 +262,36 @@ def rename(node, names):
     return substitute(node, mapping)
 
 
+class Namer:
+    """Fresh local names for a pass that adds locals to `fn`."""
+
+    def __init__(self, fn):
+        self.used = set(fn.params) | {name for name, _ in fn.constants}
+        for s in walk_statements(fn.body):
+            self.used |= _defines(s)
+            if isinstance(s, Loop):
+                self.used.add(s.var)
+
+    def fresh(self, hint):
+        name, k = hint, 0
+        while name in self.used:
+            k += 1
+            name = f"{hint}_{k}"
+        self.used.add(name)
+        return name
+
+
+def walk_statements(stmts):
+    """Every statement in `stmts`, nested bodies included."""
+    for s in stmts:
+        yield s
+        if isinstance(s, Loop):
+            yield from walk_statements(s.body)
+        elif isinstance(s, If):
+            yield from walk_statements(s.body)
+            yield from walk_statements(s.orelse)
+
+
 # -- text form ------------------------------------------------------------------
 
 DTYPE_SHORT = {"float64": "f64", "float32": "f32", "int64": "i64", "int32": "i32", "int16": "i16",

@@ -420,10 +420,28 @@ def lower_dot(lw, node):
         product = op("mul", as_dtype(lw, va, dtype), as_dtype(lw, vb, dtype))
         lw.emit(Let(name, product if out.ndim == 0 else Call("asarray", (product,))))
         return
+    if is_float(dtype) and (va.ndim, vb.ndim) == (1, 2):
+        _lower_vector_matrix(lw, va, vb, name, dtype)
+        return
     if is_float(dtype):
         lw.emit(Let(name, Call("dot", (as_dtype(lw, va, dtype), as_dtype(lw, vb, dtype)))))
         return
     _lower_dot_loops(lw, va, vb, name, dtype, lw.shapes[out])
+
+
+def _lower_vector_matrix(lw, va, vb, name, dtype):
+    """`x @ W` as rows of W scaled and summed: the inner loop runs along a row of W and
+    has no dependence between iterations, so it vectorizes (a BLAS call costs more than
+    the work at the sizes of a scan step, and allocates)."""
+    k, j, xk = lw.fresh("k"), lw.fresh("j"), lw.fresh("xk")
+    x, w = lw.name(va), lw.name(vb)
+    row = Load(w, (Var(k), Var(j)))
+    lw.emit(Alloc(name, dtype, (lw.shape(vb, 1),), fill=Const(0, "int64")))
+    lw.emit(Loop(k, lw.shape(vb, 0), "reduction", (
+        Let(xk, Cast(Load(x, (Var(k),)), dtype) if va.dtype != dtype else Load(x, (Var(k),))),
+        Loop(j, lw.shape(vb, 1), "parallel", (
+            Store(name, (Var(j),), op("add", Load(name, (Var(j),)),
+                                      op("mul", Var(xk), row if vb.dtype == dtype else Cast(row, dtype)))),)))))
 
 
 def _lower_dot_loops(lw, va, vb, name, dtype, shape):
