@@ -17,7 +17,7 @@ import loopc
 import loopc.tensor as T
 from loopc.config import config
 from loopc.errors import ShapeError
-from loopc.loops import block, compile_loops, fuse, hoist, reuse
+from loopc.loops import block, compile_loops, fold, fuse, hoist, reuse
 from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Store,
                             Var, format_function, verify)
 
@@ -255,6 +255,34 @@ def test_hoist_stops_at_a_check_that_depends_on_the_step():
     assert "check" in body and "dot:" in body, body  # the dot check follows the slice's, which reads the step
 
 
+# -- fold -----------------------------------------------------------------------------
+
+def polynomial():
+    c, x = T.vector("c"), T.scalar("x")
+    terms, _ = loopc.scan(lambda ci, p, xv: ci * xv ** p, sequences=[c, T.arange(1000)], non_sequences=x)
+    return [c, x], terms
+
+
+def test_fold_sums_a_scans_scalar_output_inside_the_scan():
+    inputs, terms = polynomial()
+    f = loopc.function(inputs, terms.sum(), mode="PY")
+    text = f.dump("fold")
+    assert "stack" not in text and "reduction" not in text, text
+    assert "acc = add(acc, v_3)" in text
+    c = RNG.standard_normal(7)
+    same_numbers(inputs, [terms.sum()], [c, 0.9], [sum(ci * 0.9 ** p for p, ci in enumerate(c))])
+    same_numbers(inputs, [terms.sum()], [c[:0], 0.9], [0.0])
+
+
+def test_fold_leaves_an_output_read_twice():
+    inputs, terms = polynomial()
+    f = loopc.function(inputs, [terms.sum(), terms.max()], mode="PY")
+    assert "stack" in f.dump("fold")
+    c = RNG.standard_normal(5)
+    want = c * 0.5 ** np.arange(5)
+    same_numbers(inputs, [terms.sum(), terms.max()], [c, 0.5], [want.sum(), want.max()])
+
+
 # -- reuse ----------------------------------------------------------------------------
 
 def test_reuse_allocates_a_steps_temporary_once():
@@ -353,7 +381,7 @@ def test_every_stage_verifies_and_prints():
     inputs, h = rnn()
     graph = loopc.function(inputs, h.sum(axis=0), mode="PY").graph
     stages = compile_loops(graph, check=True)
-    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "block", "reuse"]
+    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "fold", "block", "reuse"]
     for _, fn in stages:
         assert format_function(fn).startswith("func fn(x0, W, Y, U):")
 
@@ -362,14 +390,14 @@ def test_loop_passes_are_idempotent():
     inputs, h = rnn()
     graph = loopc.function(inputs, (h * 2).sum(), mode="PY").graph
     fn = compile_loops(graph)[-1][1]
-    assert reuse.run(block.run(fuse.run(hoist.run(fn)))) == fn
+    assert reuse.run(block.run(fold.run(fuse.run(hoist.run(fn))))) == fn
 
 
 def test_dump_names_the_loop_stages():
     x = T.vector("x")
     f = loopc.function([x], T.exp(x) + 1, mode="PY")
     assert f.dump("loops") == f.dump("reuse")
-    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*block.*reuse.*loops"):
+    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*fold.*block.*reuse.*loops"):
         f.dump("nope")
 
 
