@@ -17,7 +17,7 @@ import loopc
 import loopc.tensor as T
 from loopc.config import config
 from loopc.errors import ShapeError
-from loopc.loops import block, compile_loops, fold, fuse, hoist, reuse
+from loopc.loops import block, compile_loops, fold, fuse, hoist, inplace, reuse
 from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Store,
                             Var, format_function, verify)
 
@@ -283,6 +283,36 @@ def test_fold_leaves_an_output_read_twice():
     same_numbers(inputs, [terms.sum(), terms.max()], [c, 0.5], [want.sum(), want.max()])
 
 
+# -- inplace --------------------------------------------------------------------------
+
+def mapped():
+    X, W, b = T.matrix("X"), T.matrix("W"), T.vector("b")
+    out, _ = loopc.scan(lambda x: T.tanh(T.dot(x, W) + b), sequences=X)
+    return [X, W, b], out
+
+
+@pytest.mark.parametrize("mode", ["PY", "NUMBA"])
+def test_inplace_writes_a_maps_output_over_its_pushed_out_product(mode):
+    inputs, out = mapped()
+    f = loopc.function(inputs, out, mode=mode)
+    text = f.dump("inplace")
+    assert "out = switch(gt(n_steps, 0), v, call empty(0, 0, 'float64'))" in text, text
+    assert "for blk" not in f.dump("block")  # a map: nothing to gain from blocks
+    x, w, b = RNG.standard_normal((6, 3)), RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    np.testing.assert_allclose(f(x, w, b), np.tanh(x @ w + b), rtol=1e-12)
+    assert f(x[:0], w, b).shape == (0, 0)  # no step: the output has no rows, as before
+
+
+def test_inplace_leaves_a_product_read_twice_or_at_other_rows():
+    X, W = T.matrix("X"), T.matrix("W")
+    out, _ = loopc.scan(lambda x: T.exp(T.dot(x, W)) + T.dot(x, W)[::-1], sequences=X)
+    f = loopc.function([X, W], out, mode="PY")
+    assert "stack" in f.dump("inplace")  # the row is read reversed: element i needs m-1-i
+    x, w = RNG.standard_normal((5, 3)), RNG.standard_normal((3, 4))
+    p = x @ w
+    np.testing.assert_allclose(f(x, w), np.exp(p) + p[:, ::-1], rtol=1e-12)
+
+
 # -- reuse ----------------------------------------------------------------------------
 
 def test_reuse_allocates_a_steps_temporary_once():
@@ -321,7 +351,7 @@ def test_block_runs_an_elementwise_recurrence_block_by_block():
     f = loopc.function(inputs, out, mode="PY")
     text = f.dump("block")
     assert "for blk in int_div(add(v, 511), 512) serial:" in text, text
-    assert "A_b = A[lo:hi]" in text and "state_ring_b = state_ring[:, lo:hi]" in text
+    assert "A_b = A[lo:hi]" in text and "v_3 = v_3_row[lo:hi]" in text
     blocked = text[text.index("for blk in"):]
     assert blocked.index("for t in") < blocked.index("for i0 in sub(hi, lo) parallel:")
     for size in (0, 1, 511, 512, 513, 1500):
@@ -381,7 +411,7 @@ def test_every_stage_verifies_and_prints():
     inputs, h = rnn()
     graph = loopc.function(inputs, h.sum(axis=0), mode="PY").graph
     stages = compile_loops(graph, check=True)
-    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "fold", "block", "reuse"]
+    assert [name for name, _ in stages] == ["lower", "hoist", "fuse", "fold", "inplace", "block", "reuse"]
     for _, fn in stages:
         assert format_function(fn).startswith("func fn(x0, W, Y, U):")
 
@@ -390,14 +420,14 @@ def test_loop_passes_are_idempotent():
     inputs, h = rnn()
     graph = loopc.function(inputs, (h * 2).sum(), mode="PY").graph
     fn = compile_loops(graph)[-1][1]
-    assert reuse.run(block.run(fold.run(fuse.run(hoist.run(fn))))) == fn
+    assert reuse.run(block.run(inplace.run(fold.run(fuse.run(hoist.run(fn)))))) == fn
 
 
 def test_dump_names_the_loop_stages():
     x = T.vector("x")
     f = loopc.function([x], T.exp(x) + 1, mode="PY")
     assert f.dump("loops") == f.dump("reuse")
-    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*fold.*block.*reuse.*loops"):
+    with pytest.raises(loopc.errors.LoopcValueError, match="lower.*hoist.*fuse.*fold.*inplace.*block.*reuse.*loops"):
         f.dump("nope")
 
 

@@ -80,6 +80,7 @@ CALLS = {
     "full": lambda a, p: f"np.full({a[0]}, {a[1]}, {np_dtype(p[0])})",
     "array": lambda a, p: f"np.array([{', '.join(a)}], {np_dtype(p[0])})",
     "zeros": lambda a, p: f"np.zeros({a[0]}, {np_dtype(p[0])})",
+    "empty": lambda a, p: f"np.empty({_shape(a)}, {np_dtype(p[0])})",
     "arange": lambda a, p: f"np.arange({a[0]}, {a[1]}, {a[2]}).astype({np_dtype(p[0])})",
     "eye": lambda a, p: f"np.eye({a[0]}, {a[1]}, {a[2]}, {np_dtype(p[0])})",
     "take": lambda a, p: f"{a[0]}[{a[1]}]",

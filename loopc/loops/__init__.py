@@ -4,7 +4,7 @@
 runs them, keeping each stage for `f.dump("loops")` and `loopc dump --stage`.
 Every stage is checked by `verify` when `verify` is asked for.
 """
-from . import block, fold, fuse, hoist, reuse
+from . import block, fold, fuse, hoist, inplace, reuse
 from .ir import format_function, verify
 from .lower import lower
 
@@ -12,6 +12,7 @@ PIPELINE = [
     ("hoist", hoist.run),  # first: a state's shape check between its new value and its row blocks `fuse`
     ("fuse", fuse.run),
     ("fold", fold.run),
+    ("inplace", inplace.run),
     ("block", block.run),
     ("reuse", reuse.run),
 ]

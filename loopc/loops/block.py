@@ -10,13 +10,14 @@ same shape as before (and vectorizes the same way):
 
     before                                   after
       for t in n serial:                       for blk in nblocks serial:
-        h = ring[mod(t, R)]                      lo = mul(blk, 512)
-        h_new = ring[mod(add(t, 1), R)]          ring_b = ring[:, lo:hi]   A_b = A[lo:hi]
-        for i0 in m parallel:                    for t in n serial:
-          h_new[i0] = mul(h[i0], A[i0])            h = ring_b[mod(t, R)] ...
+        h = ring[mod(t, R)]                      lo = mul(blk, 512)   A_b = A[lo:hi]
+        h_new = ring[mod(add(t, 1), R)]          for t in n serial:
+        for i0 in m parallel:                      h_row = ring[mod(t, R)]
+          h_new[i0] = mul(h[i0], A[i0])            h = h_row[lo:hi] ...
 
 Requires: `fuse` (the nest stores into a view of the state's row). Applies only
-when the step's body is row views of buffers defined before the loop and one
+to a recurrence (a row the step writes is read by a later step: a map gains
+nothing), when the step's body is row views of buffers defined before the loop and one
 level of `parallel` nests over one invariant extent that load every array at
 exactly [i0]; nothing that can raise, draw, break or branch. Guarantees: the
 same values (each element's arithmetic is unchanged, only the order of the
@@ -53,19 +54,29 @@ def _blocked(loop, namer):
     views, nests, extent = shape
     if names_read(Op("tuple", (extent,))) & (defined_in(loop.body) | {loop.var}):
         return None
-    buffers = sorted({v.value.buf for v in views})
     vectors = sorted({n.buf for nest in nests for n in walk(nest) if isinstance(n, Load)} - set(_names(views))
                      - _lets_in(nests))
+    written = {s.value.buf for s in views if any(isinstance(n, Store) and n.buf == s.name
+                                                 for nest in nests for n in walk(nest))}
+    read = {s.value.buf for s in views if any(isinstance(n, Load) and n.buf == s.name
+                                              for nest in nests for n in walk(nest))}
+    if not written & read:
+        return None  # no recurrence (a map): the elements stream through once anyway
     blk, lo, hi = namer.fresh("blk"), namer.fresh("lo"), namer.fresh("hi")
-    renames = {name: namer.fresh(f"{name}_b") for name in buffers + vectors}
+    renames = {name: namer.fresh(f"{name}_b") for name in vectors}
     size = Const(BLOCK, "int64")
+    block = Slice(Var(lo), Var(hi))
     head = [Let(lo, Op("mul", (Var(blk), size))),
             Let(hi, Op("min", (Op("add", (Var(lo), size)), extent)))]
-    head += [Let(renames[b], Load(b, (Slice(), Slice(Var(lo), Var(hi))))) for b in buffers]
-    head += [Let(renames[x], Load(x, (Slice(Var(lo), Var(hi)),))) for x in vectors]
+    head += [Let(renames[x], Load(x, (block,))) for x in vectors]
     width = Op("sub", (Var(hi), Var(lo)))
-    body = [replace(s, value=replace(s.value, buf=renames[s.value.buf])) if isinstance(s, Let)
-            else _rename_loads(replace(s, extent=width), renames) for s in loop.body]
+    body = []
+    for s in loop.body:
+        if isinstance(s, Let):  # the block of the row: a slice of the row, so Numba knows it is contiguous
+            row = namer.fresh(f"{s.name}_row")
+            body += [Let(row, s.value), Let(s.name, Load(row, (block,)))]
+        else:
+            body.append(_rename_loads(replace(s, extent=width), renames))
     count = Op("int_div", (Op("add", (extent, Const(BLOCK - 1, "int64"))), size))
     return [Loop(blk, count, "serial", tuple(head) + (replace(loop, body=tuple(body)),))]
 

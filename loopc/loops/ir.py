@@ -185,6 +185,7 @@ class Function:
     returns: tuple
     constants: tuple = field(default=())  # (name, ndarray) pairs, module-level
     dtypes: tuple = field(default=())  # (name, dtype) of every local holding a tensor value
+    shapes: tuple = field(default=())  # (name, shape expressions) of the tensor values lowering knew
 
 
 LOOP_KINDS = ("parallel", "reduction", "serial")

@@ -49,7 +49,8 @@ def lower(graph, name="fn", math="vector"):
     lw.lower_nodes(graph.nodes, graph.outputs)
     returns = tuple(lw.value(v) for v in graph.outputs)
     dtypes = tuple((lw.names[v], v.dtype) for v in lw.names if not is_rng(v))
-    return Function(name, params, tuple(lw.block), returns, tuple(lw.constants), dtypes)
+    shapes = tuple((lw.names[v], shape) for v, shape in lw.shapes.items() if v in lw.names)
+    return Function(name, params, tuple(lw.block), returns, tuple(lw.constants), dtypes, shapes)
 
 
 class Lowerer:
