@@ -31,7 +31,7 @@ BLOCK = 512
 
 
 def run(fn):
-    namer = Namer(fn)
+    namer = Namer.of(fn)
     return replace(fn, body=tuple(_block_stmts(fn.body, namer)))
 
 

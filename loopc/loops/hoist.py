@@ -19,26 +19,11 @@ stands between the two.
 """
 from dataclasses import replace
 
-from .ir import Check, Host, If, Loop, Op, Var, defined_in, names_read, substitute, walk
+from .ir import Check, Host, Op, Var, defined_in, hoist_out_of_loops, names_read, substitute, walk
 
 
 def run(fn):
-    return replace(fn, body=tuple(_hoist_block(fn.body)))
-
-
-def _hoist_block(block):
-    out = []
-    for s in block:
-        if isinstance(s, If):
-            s = replace(s, body=tuple(_hoist_block(s.body)), orelse=tuple(_hoist_block(s.orelse)))
-        if not (isinstance(s, Loop) and s.kind == "serial"):
-            out.append(s)
-            continue
-        s = replace(s, body=tuple(_hoist_block(s.body)))
-        hoisted, body = _split(s)
-        out.extend(hoisted)
-        out.append(replace(s, body=tuple(body)))
-    return out
+    return replace(fn, body=tuple(hoist_out_of_loops(fn.body, _split)))
 
 
 def _split(loop):

@@ -54,7 +54,8 @@ Invariants (checked by `verify`): every name is defined before it is read, and
 defined once per scope except accumulators rebound by Let and Assign; a Store's
 buffer was allocated or is a view of one; Break only inside a Loop.
 """
-from dataclasses import dataclass, field, fields
+import re
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -264,22 +265,49 @@ def rename(node, names):
 
 
 class Namer:
-    """Fresh local names for a pass that adds locals to `fn`."""
+    """Fresh local names: `hint`, else `hint_1`, `hint_2`, ... (made identifiers)."""
 
-    def __init__(self, fn):
-        self.used = set(fn.params) | {name for name, _ in fn.constants}
+    def __init__(self, used=()):
+        self.used = set(used)
+
+    @classmethod
+    def of(cls, fn):
+        """A namer that avoids every name `fn` already uses."""
+        used = set(fn.params) | {name for name, _ in fn.constants}
         for s in walk_statements(fn.body):
-            self.used |= _defines(s)
+            used |= _defines(s)
             if isinstance(s, Loop):
-                self.used.add(s.var)
+                used.add(s.var)
+        return cls(used)
 
     def fresh(self, hint):
-        name, k = hint, 0
+        base = re.sub(r"\W", "_", hint) or "v"
+        if base[0].isdigit():
+            base = "v" + base
+        name, k = base, 0
         while name in self.used:
             k += 1
-            name = f"{hint}_{k}"
+            name = f"{base}_{k}"
         self.used.add(name)
         return name
+
+
+def hoist_out_of_loops(stmts, split):
+    """`stmts` with each serial loop (innermost first, inside branches too) replaced by
+    `before + [loop with body]`, where `split(loop) -> (before, body)`."""
+    out = []
+    for s in stmts:
+        if isinstance(s, If):
+            s = replace(s, body=tuple(hoist_out_of_loops(s.body, split)),
+                        orelse=tuple(hoist_out_of_loops(s.orelse, split)))
+        if not (isinstance(s, Loop) and s.kind == "serial"):
+            out.append(s)
+            continue
+        s = replace(s, body=tuple(hoist_out_of_loops(s.body, split)))
+        before, body = split(s)
+        out.extend(before)
+        out.append(replace(s, body=tuple(body)))
+    return out
 
 
 def walk_statements(stmts):

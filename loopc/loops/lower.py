@@ -18,7 +18,6 @@ Conventions of the result (what the printers and loop passes rely on):
 """
 import keyword
 import math
-import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -28,8 +27,8 @@ from ..ir import ops as O
 from ..ir.graph import Constant, is_rng
 from ..ir.scan import initial_name
 from ..ir.types import is_discrete, is_float, is_int
-from .ir import (defined_in, names_read, Alloc, Assign, Break, Call, Cast, Check, Const, Function, Host, If, Let, Load, Loop, Op, ShapeOf,
-                 Slice, Store, Var)
+from .ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Function, Host, If, Let, Load, Loop, Namer, Op,
+                 ShapeOf, Slice, Store, Var, defined_in, names_read)
 
 RESERVED = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "copy_rng", "print_value", "vm"}
 
@@ -60,7 +59,7 @@ class Lowerer:
         self.math = math
         self.block = []
         self.names = {}
-        self.used = set(RESERVED)
+        self.namer = Namer(RESERVED)
         self.constants = []  # (name, ndarray) of non-scalar constants
         self.shapes = {}  # value -> tuple of shape expressions
         self.consumed = set()  # values some node or graph output reads
@@ -79,15 +78,7 @@ class Lowerer:
         return name
 
     def fresh(self, hint):
-        base = re.sub(r"\W", "_", hint) or "v"
-        if base[0].isdigit():
-            base = "v" + base
-        name, k = base, 0
-        while name in self.used:
-            k += 1
-            name = f"{base}_{k}"
-        self.used.add(name)
-        return name
+        return self.namer.fresh(hint)
 
     def bind(self, var, name, shape=None):
         self.names[var] = name
@@ -846,7 +837,8 @@ class ScanLowering:
         name = self.lw.fresh("out" if keep is None else "out_ring")
         if keep is not None:
             self.ring(("output", k), name, keep, n)
-        self.placeholders[k] = Alloc(name, var.dtype, (INT0,) * (var.ndim + 1), kind="stack" if keep is None else "ring")
+        kind = "stack" if keep is None else "ring"
+        self.placeholders[k] = Alloc(name, var.dtype, (INT0,) * (var.ndim + 1), kind=kind)
         self.lw.emit(self.placeholders[k])
         return name
 

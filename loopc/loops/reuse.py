@@ -18,26 +18,11 @@ step cannot fail.
 """
 from dataclasses import replace
 
-from .ir import Alloc, Const, If, Load, Loop, ShapeOf, Slice, Store, Var, defined_in, walk
+from .ir import Alloc, Const, Load, ShapeOf, Slice, Store, Var, defined_in, hoist_out_of_loops, walk
 
 
 def run(fn):
-    return replace(fn, body=tuple(_reuse_block(fn.body)))
-
-
-def _reuse_block(stmts):
-    out = []
-    for s in stmts:
-        if isinstance(s, If):
-            s = replace(s, body=tuple(_reuse_block(s.body)), orelse=tuple(_reuse_block(s.orelse)))
-        if not (isinstance(s, Loop) and s.kind == "serial"):
-            out.append(s)
-            continue
-        s = replace(s, body=tuple(_reuse_block(s.body)))
-        hoisted, body = _split(s)
-        out.extend(hoisted)
-        out.append(replace(s, body=tuple(body)))
-    return out
+    return replace(fn, body=tuple(hoist_out_of_loops(fn.body, _split)))
 
 
 def _split(loop):
