@@ -203,7 +203,9 @@ def test_fuse_writes_a_states_new_value_straight_into_its_row():
           check lt(n_steps, 0) -> ScanError('scan: n_steps must be >= 0, got %d', n_steps)
           check lt(Y.shape[0], n_steps) -> ScanError('scan: sequence 0 (%s) has %d rows; %d steps with its taps need %d', 'the result of dot', Y.shape[0], n_steps, n_steps)
           x0_buf = alloc f64[add(n_steps, 1), x0.shape[0]] stack
-          x0_buf[:1] = v_1[:1]
+          for r in 1 serial:
+            for c0 in x0.shape[0] parallel:
+              x0_buf[r, c0] = v_1[r, c0]
           n_done = n_steps
           check and(lt(0, n_steps), neq(x0.shape[0], W.shape[0])) -> ShapeError('dot: %s has shape %s and %s has shape %s; inner lengths %d and %d differ', 'x0_tm1', call tuple(x0.shape[0]), 'W', call tuple(W.shape[0], W.shape[1]), x0.shape[0], W.shape[0])
           check and(lt(0, n_steps), neq(U.shape[1], W.shape[1])) -> ShapeError('add: %s has length %d on axis 0 but %s has %d', 'an unnamed float64 vector (ndim 1)', U.shape[1], 'the result of dot', W.shape[1])

@@ -738,6 +738,14 @@ def lower_scan(lw, node):
     ScanLowering(lw, node).lower()
 
 
+def copy_row(lw, dst, dst_at, src, src_at, lengths):
+    """Statements copying row `src[src_at]` to `dst[dst_at]` element by element: an
+    array assignment would cost Numba a second of compiling its broadcasting."""
+    idx, wrap = lw.nest(lengths, "parallel", hint="c")
+    tail = tuple(Var(i) for i in idx)
+    return wrap([Store(dst, dst_at + tail, Load(src, src_at + tail))])
+
+
 class ScanLowering:
     """One scan as a serial loop over steps with its body inlined."""
 
@@ -829,7 +837,9 @@ class ScanLowering:
         shape = (length,) + tuple(lw.shape(var, d) for d in range(1, var.ndim))
         lw.emit(Alloc(buf, var.dtype, shape, kind=kind))
         head = (Slice(None, Const(rows, "int64")),)
-        lw.emit(Store(buf, head, Load(lw.name(var), head)))
+        r = lw.fresh("r")
+        lw.emit(Loop(r, Const(rows, "int64"), "serial", tuple(
+            copy_row(lw, buf, (Var(r),), lw.name(var), (Var(r),), shape[1:]))))
         return buf, var
 
     def output_placeholder(self, k, var, n):
@@ -862,7 +872,8 @@ class ScanLowering:
         shape = (Var(count),) + tuple(ShapeOf(ring, d) for d in range(1, var.ndim))
         lw.emit(Alloc(lw.name(res), var.dtype, shape))
         at = op("mod", op("add", op("sub", end, Var(count)), Var(j)), self.ring_rows[key])
-        lw.emit(Loop(j, Var(count), "serial", (Store(lw.name(res), (Var(j),), Load(ring, (at,))),)))
+        lw.emit(Loop(j, Var(count), "serial", tuple(
+            copy_row(lw, lw.name(res), (Var(j),), ring, (at,), shape[1:]))))
 
     def shared_carry(self, var):
         lw = self.lw
