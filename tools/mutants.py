@@ -32,7 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOWERING = "loopc/backends/pysource.py"
+LOWER = "loopc/loops/lower.py"  # graph IR -> loop IR, one rule per op
+PRINTER = "loopc/backends/pyprinter.py"  # loop IR -> Python source (SCALAR, CALLS)
+HOIST = "loopc/loops/hoist.py"
+FUSE = "loopc/loops/fuse.py"
+PUSH_OUT = "loopc/passes/push_out.py"
+SAVE_MEMORY = "loopc/passes/save_memory.py"
 COMPILER = "loopc/backends/compiler.py"
 # The default suite, ordered so that the files that kill most mutants run first.
 SUITE = ["tests/test_differential.py", "tests/test_regressions.py", "tests/test_ops.py", "tests/test_scan.py",
@@ -49,84 +54,156 @@ class Mutant:
     equivalent: str = ""  # why no input can tell it from the original, when it cannot
 
 
+# L: the lowering (loopc/loops/lower.py) and the printer's scalar table; the ids are the
+# old pysource.py mutants', each planting the same bug in the code that now does the job.
+# R: scan's ring buffers (Scan.keep). H: hoist. U: fuse. O: push_out. S: save_memory.
+# P: the graph passes. F: the compiler's njit flags.
 MUTANTS = [
     # -- broadcasting and elementwise ------------------------------------------------------
-    Mutant("L01", LOWERING, 'with r.block(f"if {a}.shape[{axis}] != {first}.shape[{axis}]:"):',
-           'with r.block(f"if {a}.shape[{axis}] != {first}.shape[{axis}] and {a}.shape[{axis}] != 1:"):',
+    Mutant("L01", LOWER, 'lw.check(op("neq", length, first), "ShapeError",',
+           'lw.check(op("and", op("neq", length, first), op("neq", length, INT1)), "ShapeError",',
            "a run-time length-1 operand on a non-broadcastable axis is accepted"),
-    Mutant("L02", LOWERING, "    if all(weak):\n        return [scalar_of(operands[0], node.inputs[0].dtype)] + list(operands[1:])\n",
+    Mutant("L02", LOWER, "    if all(weak):\n        return [Cast(operands[0], node.inputs[0].dtype)] + list(operands[1:])\n",
            "", "all-Python-number operands keep Python's rules (no NumPy type)"),
-    Mutant("L03", LOWERING, 'if is_float(out_dtype) and op != "switch":', 'if False:',
+    Mutant("L03", LOWER, 'if is_float(out_dtype) and fn != "switch":', "if False:",
            "integer operands of a float op are not converted to the result type first"),
-    Mutant("L04", LOWERING, 'return f"({text})" if text.startswith("-") else text', "return text",
+    Mutant("L04", PRINTER, 'return f"({text})" if text.startswith("-") else text', "return text",
            "negative literals lose their parentheses (`-1 ** x`)"),
-    Mutant("L05", LOWERING, '"sub": "({0} - {1})"', '"sub": "({1} - {0})"',
+    Mutant("L05", PRINTER, '"sub": "({0} - {1})"', '"sub": "({1} - {0})"',
            "subtraction with its operands swapped"),
-    Mutant("L06", LOWERING, '"true_div": "({0} / {1})"', '"true_div": "({0} * (1.0 / {1}))"',
+    Mutant("L06", PRINTER, '"true_div": "({0} / {1})"', '"true_div": "({0} * (1.0 / {1}))"',
            "division as multiplication by the reciprocal (off by an ulp)"),
     # -- reductions --------------------------------------------------------------------------
-    Mutant("L07", LOWERING, 'return "-np.inf" if kind == "max" else "np.inf"',
-           'return repr(-np.finfo(dtype).max) if kind == "max" else repr(float(np.finfo(dtype).max))',
+    Mutant("L07", LOWER, 'return Const(-math.inf if kind == "max" else math.inf, "float64")',
+           'return Const(float(-np.finfo(dtype).max) if kind == "max" else float(np.finfo(dtype).max), "float64")',
            "float max/min start from the largest finite value instead of -inf/+inf"),
-    Mutant("L08", LOWERING, 'empty = " or ".join(f"{x}.shape[{a}] == 0" for a in axes) or "False"',
-           'empty = " or ".join(f"{x}.shape[{a}] == 0" for a in axes[:1]) or "False"',
+    Mutant("L08", LOWER, 'lw.check(either(*(op("eq", lw.shape(var, a), INT0) for a in axes)), "LoopcValueError",',
+           'lw.check(either(*(op("eq", lw.shape(var, a), INT0) for a in axes[:1])), "LoopcValueError",',
            "the empty-axis check of max/min looks at the first reduced axis only"),
-    Mutant("L09", LOWERING, 'f"if {v} {cmp} {acc} or ({v} != {v} and {acc} == {acc}):"',
-           'f"if {v} {cmp} {acc}:"', "max/min let a NaN lose"),
-    Mutant("L10", LOWERING, 'if {elem(j)} {cmp} {best} or ({elem(j)} != {elem(j)} and {best} == {best}):',
-           'if {elem(j)} {cmp} {best}:', "argmax/argmin skip a NaN"),
-    Mutant("L11", LOWERING, '    if kind in ("prod", "all"):\n        return "True" if kind == "all" else "1"',
-           '    if kind in ("prod", "all"):\n        return "True" if kind == "all" else "0"',
-           "prod starts from 0"),
+    Mutant("L09", LOWER,
+           'return op("switch", op("or", better, op("and", op("neq", v, v), op("eq", acc, acc))), v, acc)',
+           'return op("switch", better, v, acc)', "max/min let a NaN lose"),
+    Mutant("L10", LOWER,
+           'better = op("or", op(cmp, v, Var(best)), op("and", op("neq", v, v), op("eq", Var(best), Var(best))))',
+           "better = op(cmp, v, Var(best))", "argmax/argmin skip a NaN"),
+    Mutant("L11", LOWER, 'return Const(True, "bool") if kind == "all" else INT1',
+           'return Const(True, "bool") if kind == "all" else INT0', "prod starts from 0"),
     # -- indexing ----------------------------------------------------------------------------
-    Mutant("L12", LOWERING, 'return f"{n} <= {k}" if k >= 0 else f"{n} < {-k}"',
-           'return f"{n} < {k}" if k >= 0 else f"{n} < {-k}"', "a constant index equal to the length passes"),
-    Mutant("L30", LOWERING, 'return f"{i} < -{n} or {i} >= {n}"', 'return f"{i} < -{n} or {i} > {n}"',
+    Mutant("L12", LOWER, 'return op("le", n, Const(k, "int64")) if k >= 0 else',
+           'return op("lt", n, Const(k, "int64")) if k >= 0 else', "a constant index equal to the length passes"),
+    Mutant("L30", LOWER, 'return op("or", op("lt", i, op("neg", n)), op("ge", i, n))',
+           'return op("or", op("lt", i, op("neg", n)), op("gt", i, n))',
            "a symbolic index equal to the length passes"),
-    Mutant("L13", LOWERING, 'with r.block(f"if {idx}[{k}] < -{x}.shape[0] or {idx}[{k}] >= {x}.shape[0]:"):',
-           'with r.block(f"if {idx}[{k}] >= {x}.shape[0]:"):', "a take index below -length passes"),
-    Mutant("L14", LOWERING, 'r.emit(f"{out}[{idx}[{k}]] = {out}[{idx}[{k}]] + {yk}")',
-           'r.emit(f"{out}[{idx}[{k}]] = {x}[{idx}[{k}]] + {yk}")',
+    Mutant("L13", LOWER, 'Check(op("or", op("lt", i, op("neg", n)), op("ge", i, n)), "LoopcIndexError",',
+           'Check(op("ge", i, n), "LoopcIndexError",', "a take index below -length passes"),
+    Mutant("L14", LOWER, 'new = yk if node.op.set_instead_of_inc else op("add", Load(name, target), yk)',
+           'new = yk if node.op.set_instead_of_inc else op("add", Load(lw.name(xvar), target), yk)',
            "inc_subtensor with an index vector adds a repeated index once"),
-    Mutant("L15", LOWERING, "perm = [ranks.index(a) for a in kept]", "perm = list(range(len(kept)))",
+    Mutant("L15", LOWER, "perm = [ranks.index(a) for a in kept]", "perm = list(range(len(kept)))",
            "dimshuffle drops its transposition"),
     # -- scan --------------------------------------------------------------------------------
-    Mutant("L16", LOWERING, 'r.emit(f"{done} = {t} + 1")', 'r.emit(f"{done} = {t}")',
+    Mutant("L16", LOWER, "lw.emit(If(Var(stop), (Let(done, plus(Var(t), 1)), Break())))",
+           "lw.emit(If(Var(stop), (Let(done, Var(t)), Break())))",
            "until drops the step whose condition stopped the loop"),
-    Mutant("L17", LOWERING, 'need = f"{n} + {hi - lo}" if hi - lo else n', "need = n",
+    Mutant("L17", LOWER, "need = plus(n, hi - lo)", "need = n",
            "the sequence length check forgets the taps' span"),
-    Mutant("L18", LOWERING, 'with r.block(f"if {init}.shape[0] < {rows}:"):',
-           'with r.block(f"if {init}.shape[0] < {rows} - 1:"):', "a state's initial value may lack one row"),
-    Mutant("L19", LOWERING, 'r.emit(f"{\', \'.join(shared)} = {\', \'.join(values)}")',
-           'r.emit("; ".join(f"{a} = {b}" for a, b in zip(shared, values)))',
+    Mutant("L18", LOWER, 'lw.check(op("lt", lw.shape(var, 0), Const(rows, "int64")), "ScanError",',
+           'lw.check(op("lt", lw.shape(var, 0), Const(rows - 1, "int64")), "ScanError",',
+           "a state's initial value may lack one row"),
+    Mutant("L19", LOWER, "lw.emit(Assign(tuple(shared), tuple(values)))",
+           "lw.emit_all([Let(a, b) for a, b in zip(shared, values)])",
            "shared updates in a scan are stored one after the other (a swap reads a new value)"),
-    Mutant("L20", LOWERING, "if r.readers.get(var, 0) <= 1:", "if r.readers.get(var, 0) <= 2:",
+    Mutant("L20", LOWER, "if lw.readers.get(var, 0) <= 1:", "if lw.readers.get(var, 0) <= 2:",
            "two draws from one random state share it"),
-    Mutant("L21", LOWERING, 'r.emit(f"{rev} = {x}[::-1]")', 'r.emit(f"{rev} = {x}")',
-           "go_backwards does not reverse the sequences"),
-    Mutant("L22", LOWERING, "if var.ndim:  # a store would broadcast a row of another shape silently",
-           "if False:", "a state's new value of another shape is broadcast into its row"),
-    Mutant("L23", LOWERING, 'r.emit(f"{r.name(var)} = {buf}[{offset(t, rows + k)}]")',
-           'r.emit(f"{r.name(var)} = {buf}[{offset(t, -k - 1)}]")',
+    Mutant("L21", LOWER, 'lw.emit(Let(rev, Load(x, (Slice(None, None, Const(-1, "int64")),))))',
+           "lw.emit(Let(rev, Var(x)))", "go_backwards does not reverse the sequences"),
+    Mutant("L22", LOWER, 'lw.check(either(*mismatch), "ScanError",', 'lw.check(either(), "ScanError",',
+           "a state's new value of another shape is broadcast into its row (no shape check)"),
+    Mutant("L23", LOWER, 'lw.emit(Let(lw.name(tap), Load(buf, (self.row(("state", i), t, rows + k),))))',
+           'lw.emit(Let(lw.name(tap), Load(buf, (self.row(("state", i), t, -k - 1),))))',
            "a state's taps read each other's rows (taps [-2, -1] swapped)"),
     # -- shapes, creation ----------------------------------------------------------------------
-    Mutant("L24", LOWERING, 'return f"{size} % {known} != 0" if -1 in lengths else f"{size} != {known}"',
-           'return "False" if -1 in lengths else f"{size} != {known}"',
-           "reshape with -1 does not check that the size divides"),
-    Mutant("L25", LOWERING, 'with r.block(f"if {value}.shape[{axis}] != 1 and {value}.shape[{axis}] != {target}:"):',
-           'with r.block(f"if {value}.shape[{axis}] != {target}:"):',
-           "alloc rejects a length-1 value that broadcasts"),
-    Mutant("L26", LOWERING, "            if d == axis:\n                continue\n",
-           "            if d != 0:\n                continue\n", "concatenate checks only the first axis"),
-    Mutant("L27", LOWERING, 'r.raise_("LoopcIndexError", "index %d is out of bounds for axis 0 of %s with length %d"',
-           'r.raise_("LoopcValueError", "index %d is out of bounds for axis 0 of %s with length %d"',
+    Mutant("L24", LOWER, 'return op("neq", op("mod", size, Const(known, "int64")), INT0)',
+           'return Const(False, "bool")', "reshape with -1 does not check that the size divides"),
+    Mutant("L25", LOWER,
+           'lw.check(op("and", op("neq", length, INT1), op("neq", length, target)), "ShapeError",',
+           'lw.check(op("neq", length, target), "ShapeError",', "alloc rejects a length-1 value that broadcasts"),
+    Mutant("L26", LOWER, "if d == axis or lw.shape(v, d) == lw.shape(first, d):",
+           "if d != 0 or lw.shape(v, d) == lw.shape(first, d):", "concatenate checks only the first axis"),
+    Mutant("L27", LOWER, '"LoopcIndexError",\n              "index %d is out of bounds for axis 0 of %s with length %d"',
+           '"LoopcValueError",\n              "index %d is out of bounds for axis 0 of %s with length %d"',
            "a take index out of bounds raises the wrong error class"),
     # -- dot -----------------------------------------------------------------------------------
-    Mutant("L28", LOWERING, "ta, tb = (in_dtype(x, v, dtype) for x, v in ((a, va), (b, vb)))", "ta, tb = a, b",
+    Mutant("L28", LOWER, 'product = op("mul", as_dtype(lw, va, dtype), as_dtype(lw, vb, dtype))',
+           'product = op("mul", lw.value(va), lw.value(vb))',
            "dot with a 0-d operand computes in the operands' types (float32 * int64 stays float32)"),
-    Mutant("L29", LOWERING, 'with r.block(f"if {a}.shape[{va.ndim - 1}] != {inner_b}:"):',
-           'with r.block(f"if {a}.shape[{va.ndim - 1}] < {inner_b}:"):',
-           "dot accepts a longer inner axis on the left"),
+    Mutant("L29", LOWER, 'lw.check(op("neq", inner_a, inner_b), "ShapeError",',
+           'lw.check(op("lt", inner_a, inner_b), "ShapeError",', "dot accepts a longer inner axis on the left"),
+    # -- scan's ring buffers (Scan.keep) ---------------------------------------------------
+    Mutant("R01", LOWER, 'return plus(t, k) if size is None else op("mod", plus(t, k), size)',
+           "return plus(t, k)", "a ring buffer's row index is not taken modulo its length"),
+    Mutant("R02", LOWER, 'length = self.ring(("state", i), buf, max(rows + 1, keep), plus(n, rows))',
+           'length = self.ring(("state", i), buf, max(rows, keep), plus(n, rows))',
+           "a state's ring has no spare row: a step writes the row its oldest tap still reads"),
+    Mutant("R03", LOWER, 'at = op("mod", op("add", op("sub", end, Var(count)), Var(j)), self.ring_rows[key])',
+           'at = op("mod", op("sub", op("sub", end, INT1), Var(j)), self.ring_rows[key])',
+           "the kept rows are copied out of the ring newest first"),
+    Mutant("R04", LOWER, 'lw.emit(Let(count, op("min", Const(keep, "int64"), Var(done))))',
+           'lw.emit(Let(count, Const(keep, "int64")))',
+           "a kept result has k rows even when fewer steps ran"),
+    Mutant("R05", LOWER,
+           'self.last_rows(res, buf, ("state", i), plus(Var(done), rows), self.op.state_keep(i), done)',
+           'self.last_rows(res, buf, ("state", i), Var(done), self.op.state_keep(i), done)',
+           "a kept state's last rows forget the initial rows ahead of the new ones"),
+    Mutant("R06", LOWER, 'carry = "copy" if any(key[0] == "state" for key in self.ring_rows) else "contiguous"',
+           'carry = "contiguous"', "a shared update that is a view of a ring row is carried uncopied"),
+    # -- hoist: step-invariant checks before scan loops ---------------------------------------
+    Mutant("H01", HOIST, "if clean and isinstance(s, Check) and not (names_read(s.bad) & local):",
+           "if clean and isinstance(s, Check):", "a check that reads the step's values is hoisted"),
+    Mutant("H02", HOIST, "hoisted.append(Check(Op(\"and\", (runs, s.bad)), s.error, s.message, args))",
+           "hoisted.append(Check(s.bad, s.error, s.message, args))",
+           "a hoisted check runs without the \"loop runs at least once\" guard (fails a 0-step scan)"),
+    Mutant("H03", HOIST, "        if _may_raise(s):\n            clean = False\n", "",
+           "a check is hoisted past an earlier check or effect of the step (the first error changes)"),
+    Mutant("H04", HOIST, "if names_read(Op(\"tuple\", args)) & local:", "if False:",
+           "a check whose message names a step's value is hoisted"),
+    # -- fuse: elementwise nests into their only reader ------------------------------------------
+    Mutant("U01", FUSE, "    if len(readers) != 1:\n        return\n    (j,) = readers\n",
+           "    if not readers:\n        return\n    j = min(readers)\n",
+           "a temporary read by two nests is fused into the first"),
+    Mutant("U02", FUSE, "mapping = {loop.var: item for loop, item in zip(loops, load.index)}",
+           "mapping = {loop.var: item for loop, item in zip(loops, load.index[::-1])}",
+           "the producer's index variables map to the reader's in reverse (a transposed read)"),
+    Mutant("U03", FUSE, "    if _dtype(value, dtypes) != alloc.dtype:\n        value = Cast(value, alloc.dtype)\n", "",
+           "the fused local is not cast to the dtype of the buffer it replaces"),
+    Mutant("U04", FUSE,
+           "if row.value != Var(alloc.name) or any(isinstance(n, (Check, Host)) for s in between for n in walk(s)):",
+           "if row.value != Var(alloc.name) or any(isinstance(n, Host) for s in between for n in walk(s)):",
+           "a state's new value is written into its row although a check stands between the two"),
+    Mutant("U05", FUSE, "if producer is None or alloc.name in returned:", "if producer is None:",
+           "a temporary the function returns is fused away"),
+    # -- push_out: invariants and sequence products out of scan bodies ---------------------------
+    Mutant("O01", PUSH_OUT, "batched = _batched(seq, k - op.sequence_window(i)[0], outer.n_steps, u_outer, flipped)",
+           "batched = _batched(seq, k, outer.n_steps, u_outer, flipped)",
+           "a batched sequence product takes its rows from the tap, forgetting the window's lowest tap"),
+    Mutant("O02", PUSH_OUT, "    if op.go_backwards:\n        flipped = reversed_seqs.setdefault(seq, _reversed(seq))\n", "",
+           "go_backwards: a batched product reads the rows of the unreversed sequence"),
+    Mutant("O03", PUSH_OUT, "if all(v in invariant or _free(v, body) for v in node.inputs):",
+           "if any(v in invariant or _free(v, body) for v in node.inputs):",
+           "a body node with one invariant input is moved out of the scan"),
+    Mutant("O04", PUSH_OUT, "return product if flipped is None else _reversed(product)", "return product",
+           "go_backwards: a batched product of a window is not reversed back"),
+    # -- save_memory: Scan.keep for results read only by their last rows ---------------------------
+    Mutant("S01", SAVE_MEMORY, "return -i if i < 0 else None", "return -i if i < 0 else i + 1",
+           "h[i] with i >= 0 keeps the last i + 1 rows (h[0] reads the last row)"),
+    Mutant("S02", SAVE_MEMORY, "rows = max(rows, need)", "rows = max(rows, need - 1)",
+           "keep is one row short of what h[-k] reads"),
+    Mutant("S03", SAVE_MEMORY, "return 1 if node.op.axis >= 1 else None", "return 1",
+           "a result whose length (shape_i 0) is read keeps one row"),
+    Mutant("S04", SAVE_MEMORY, "    if var in outputs:\n        return None\n", "",
+           "a result that is a graph output keeps only its last rows"),
+    Mutant("S05", SAVE_MEMORY, "if not isinstance(node.op, Subtensor) or node.op.idx_list[:1] != (\"i\",):",
+           "if not isinstance(node.op, Subtensor):", "a constant slice bound on axis 0 counts as an index"),
     # -- passes --------------------------------------------------------------------------------
     Mutant("P01", "loopc/passes/dce.py", "if not keep[\"states\"][i] and any(v in deps for v in taps):",
            "if not keep[\"states\"][i] and taps[0] in deps:",
@@ -206,8 +283,23 @@ _settings.load_profile("mutants")
 
 
 def stale(m, root=ROOT):
-    with open(os.path.join(root, m.path)) as f:
-        return f.read().count(m.old) != 1
+    """True unless the mutant's text occurs exactly once in its file (which must exist)."""
+    return occurrences(m, root) != 1
+
+
+def occurrences(m, root=ROOT):
+    path = os.path.join(root, m.path)
+    if not os.path.isfile(path):
+        return -1
+    with open(path) as f:
+        return f.read().count(m.old)
+
+
+def stale_text(m):
+    found = occurrences(m)
+    if found == 1:
+        return ""
+    return "STALE (no such file) " if found < 0 else f"STALE (found {found} times) "
 
 
 def run_one(m, tests, options):
@@ -265,7 +357,7 @@ def main(argv=None):
     chosen = MUTANTS if not args.only else [m for m in MUTANTS if m.id in set(args.only.split(","))]
     if args.list:
         for m in chosen:
-            print(f"{m.id}  {'STALE ' if stale(m) else ''}{m.path}: {m.what}"
+            print(f"{m.id}  {stale_text(m)}{m.path}: {m.what}"
                   + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
         return 0
     tests = args.tests or SUITE
