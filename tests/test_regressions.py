@@ -7,7 +7,7 @@ import pytest
 
 import loopc
 import loopc.tensor as T
-from loopc.errors import LoopcValueError, ScanError, ShapeError
+from loopc.errors import LoopcIndexError, LoopcValueError, ScanError, ShapeError
 
 ALL_MODES = ["REFERENCE", "PY", "NUMBA"]
 
@@ -317,3 +317,43 @@ def test_every_reduction_over_every_axis_combination_with_specials(every_reducti
         want = numpy_reduction(kind, value, axis, keepdims)
         np.testing.assert_array_equal(result, want, err_msg=f"{kind} axis={axis} keepdims={keepdims}")
         assert np.shape(result) == np.shape(want)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_max_over_several_axes_checks_each_for_length_0(mode, kind):
+    # The check looked at the first reduced axis only, so max over (0, 2) of a (2, 3, 0)
+    # input gave -inf. The generator's empty_max fault reaches this (an empty axis after
+    # another reduced one), but none of its ci examples did.
+    x = T.dtensor3("x")
+    f = loopc.function([x], getattr(T, kind)(x, axis=(0, 2)), mode=mode)
+    with pytest.raises(LoopcValueError, match="length 0"):
+        f(np.zeros((2, 3, 0)))
+    np.testing.assert_array_equal(f(np.ones((2, 3, 1))), np.ones(3))
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_step_check_that_fails_first_keeps_its_error(mode, optimizer):
+    # hoist moved the dot's shape check (the same at every step) before the scan, past the
+    # index check of the step that comes first and fails first: ShapeError, not
+    # LoopcIndexError. One fault a case, the generator never plants two.
+    i, v, W, U = T.lvector("i"), T.dvector("v"), T.dmatrix("W"), T.dmatrix("U")
+    out, _ = loopc.scan(lambda k: T.dot(W * v[k], U).sum(), sequences=[i])
+    with pytest.raises(LoopcIndexError):
+        run(mode, [i, v, W, U], out, np.array([5]), np.ones(3), np.ones((2, 3)), np.ones((2, 2)))
+    np.testing.assert_array_equal(run(mode, [i, v, W, U], out, np.array([1]), np.ones(3), np.ones((2, 3)),
+                                      np.ones((3, 2))), [12.0])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_check_whose_message_names_a_step_value_stays_in_the_step(mode, optimizer):
+    # The dot's check reads only the inner lengths (w's and U's, the same every step), but
+    # its message names the left operand's shape, whose rows are the step's n: hoisted, the
+    # message read a value before the loop defined it. The generator's scan bodies give
+    # every value a shape fixed by the outer inputs, so no message names a step's value.
+    k, v, w, U = T.lvector("k"), T.dvector("v"), T.dvector("w"), T.dmatrix("U")
+    out, _ = loopc.scan(lambda n: T.dot(v[:n].dimshuffle(0, "x") * w.dimshuffle("x", 0), U).sum(), sequences=[k])
+    f = loopc.function([k, v, w, U], out, mode=mode)
+    with pytest.raises(ShapeError, match="inner lengths 3 and 2 differ"):
+        f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((2, 2)))
+    np.testing.assert_array_equal(f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((3, 2))), [12.0, 6.0])
