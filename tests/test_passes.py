@@ -977,9 +977,10 @@ def test_push_out_batches_all_rows_going_backwards_as_they_are():
 
 
 def test_push_out_batches_products_of_taps_going_backwards():
-    """Taps [-1, 2] of X going backwards: at step t, x_tp2 is X[::-1][t + 3] and x_tm1 is
-    X[::-1][t], so the products are of X[::-1][3:3 + n] and X[::-1][:n], reversed
-    again for the scan to reverse; U = W.T is hoisted first, the constant matrix is U as is."""
+    """Taps [-1, 2] of X going backwards: each tap's slice is cut in X's order and then
+    reversed (Theano), so at step t x_tp2 is X[::-1][t] and x_tm1 is X[::-1][t + 3] (still
+    three rows before x_tp2 in X); the products are of X[::-1][:n] and X[::-1][3:3 + n],
+    reversed again for the scan to reverse; U = W.T is hoisted first, the constant matrix is U as is."""
     X, W, h0 = tensor("X", bcast=(False, False)), tensor("W", bcast=(False, False)), tensor("h0", bcast=(True, False))
     n = tensor("n", "int64", ())
     xm, xp, h, w = step_var("x_tm1"), step_var("x_tp2"), step_var("h"), tensor("w", bcast=(False, False))
@@ -1004,15 +1005,15 @@ def test_push_out_batches_products_of_taps_going_backwards():
     """, """
         func @fn(%X: f64[?,?], %W: f64[?,?], %h0: f64[1,?], %n: i64[]) -> (f64[?,?]) {
           %0 = subtensor %X[::-1] : f64[?,?]
-          %1 = add 3:i64, %n : i64[]
-          %2 = subtensor %0[3:%1] : f64[?,?]
-          %3 = dimshuffle %W {order=[1, 0]} : f64[?,?]
-          %4 = dot %2, %3 : f64[?,?]
-          %5 = subtensor %4[::-1] : f64[?,?]
-          %6 = subtensor %0[:%n] : f64[?,?]
+          %1 = subtensor %0[:%n] : f64[?,?]
+          %2 = dimshuffle %W {order=[1, 0]} : f64[?,?]
+          %3 = dot %1, %2 : f64[?,?]
+          %4 = subtensor %3[::-1] : f64[?,?]
+          %5 = add 3:i64, %n : i64[]
+          %6 = subtensor %0[3:%5] : f64[?,?]
           %7 = dot %6, dense<[0.,1.,2.,3.,4.,5.]>:f64[?,?] : f64[?,?]
           %8 = subtensor %7[::-1] : f64[?,?]
-          %9 = scan n_steps=%n seqs=[%X taps=[-1, 2], %5 taps=[0], %8 taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W, %3] {go_backwards=true} {
+          %9 = scan n_steps=%n seqs=[%X taps=[-1, 2], %4 taps=[0], %8 taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W, %2] {go_backwards=true} {
           ^(%x_tm1: f64[?], %x_tp2: f64[?], %10: f64[?], %11: f64[?], %h: f64[?], %w: f64[?,?], %12: f64[?,?]):
             %13 = add %h, %10 : f64[?]
             %14 = add %13, %11 : f64[?]

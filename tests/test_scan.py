@@ -333,21 +333,92 @@ def test_go_backwards_with_taps(mode):
                          go_backwards=True)
     f = theano.function([X], out)
     x = arange(7)
-    r = x[::-1]
-    close(f(x), np.array([r[t] + 10 * r[t + 1] + 100 * r[t + 3] for t in range(len(x) - 3)]))
+    # each tap's slice is cut in x's order, then reversed: x[0:4], x[1:5], x[3:7], each [::-1]
+    a, b, c = x[0:4][::-1], x[1:5][::-1], x[3:7][::-1]
+    close(f(x), np.array([a[t] + 10 * b[t] + 100 * c[t] for t in range(len(x) - 3)]))
 
 
 def test_go_backwards_n_steps(mode):
     X, h0 = T.vector("X"), T.scalar("h0")
-    out, _ = theano.scan(lambda a, b, h: h + a * b, sequences=dict(input=X, taps=[0, 1]), outputs_info=h0,
+    out, _ = theano.scan(lambda a, b, h: h * a - b, sequences=dict(input=X, taps=[0, 1]), outputs_info=h0,
                          n_steps=3, go_backwards=True)
     f = theano.function([X, h0], out)
     x, h, want = arange(7), 0.5, []
-    r = x[::-1]
+    # the first 3 rows of x[0:6][::-1] (tap 0) and of x[1:7][::-1] (tap 1)
     for t in range(3):
-        h = h + r[t] * r[t + 1]
+        h = h * x[5 - t] - x[6 - t]
         want.append(h)
     close(f(x, 0.5), np.array(want))
+
+
+# tap sets negative, positive and mixed, with and without 0, in and out of order
+TAP_SETS = [[-1, 0], [0, -1], [-2, -1], [1, 2], [-1, 2], [2], [-2], [0, 3], [3, -2, 0], [-3, 1]]
+
+
+def theano_slices(x, taps, go_backwards):
+    """Theano's sequence rule written out: tap k's slice x[k - lo : len(x) - (hi - k)] in x's
+    own order, then reversed with go_backwards; step t reads row t of each."""
+    lo, hi = min(min(taps), 0), max(max(taps), 0)
+    slices = [x[k - lo:len(x) - (hi - k)] for k in taps]
+    return [s[::-1] for s in slices] if go_backwards else slices
+
+
+def tap_code(*taps):
+    """One number from a step's taps: tap j of a sequence weighs 10 ** j."""
+    return sum(10.0 ** j * v for j, v in enumerate(taps))
+
+
+def tap_sets_scan(sequences, go_backwards, n_steps=None):
+    """A scan with one sequence per tap set, one output per sequence (its taps' `tap_code`)."""
+    def step(*args):
+        outs, args = [], list(args)
+        for taps in TAP_SETS:
+            outs.append(tap_code(*args[:len(taps)]))
+            del args[:len(taps)]
+        return outs
+    return theano.scan(step, sequences=[dict(input=X, taps=taps) for X, taps in zip(sequences, TAP_SETS)],
+                       n_steps=n_steps, go_backwards=go_backwards)[0]
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_sequence_taps_by_theanos_rule_shortest_decides(any_mode, go_backwards):
+    """Each sequence is as long as n steps need with its taps, so all of them decide n."""
+    seqs = [T.vector(f"X{i}") for i in range(len(TAP_SETS))]
+    f = theano.function(seqs, tap_sets_scan(seqs, go_backwards))
+    for n in (4, 1, 0):
+        xs = [arange(n + max(max(taps), 0) - min(min(taps), 0)) * (i + 1) for i, taps in enumerate(TAP_SETS)]
+        for got, x, taps in zip(f(*xs), xs, TAP_SETS):
+            slices = theano_slices(x, taps, go_backwards)
+            close(got, np.array([tap_code(*(s[t] for s in slices)) for t in range(n)]).reshape(n))
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_sequence_taps_by_theanos_rule_n_steps_first_rows(any_mode, go_backwards):
+    """n_steps takes the first n rows of each (reversed) slice, whatever the sequence's length."""
+    X, k = T.vector("X"), T.iscalar("k")
+    f = theano.function([X, k], tap_sets_scan([X] * len(TAP_SETS), go_backwards, n_steps=k))
+    x = arange(10)
+    for n in (0, 2, 4):  # the widest tap set, [3, -2, 0], allows 5 steps of 10 rows
+        for got, taps in zip(f(x, n), TAP_SETS):
+            slices = theano_slices(x, taps, go_backwards)
+            close(got, np.array([tap_code(*(s[t] for s in slices)) for t in range(n)]).reshape(n))
+    with pytest.raises(LoopcError, match="sequence 8 .* has 10 rows; 6 steps with its taps need 11"):
+        f(x, 6)
+
+
+def test_sequence_taps_by_theanos_rule_with_a_state_and_rows(any_mode, optimizer):
+    """Matrix rows through a two-tap state, going backwards (foldr-style), products pushed out."""
+    X, W, h0 = T.matrix("X"), T.matrix("W"), T.matrix("h0")
+    out, _ = theano.scan(lambda a, b, h2, h1: h1 * 0.5 + T.dot(a, W) - h2 * T.dot(b, W),
+                         sequences=dict(input=X, taps=[-2, 1]), outputs_info=dict(initial=h0, taps=[-2, -1]),
+                         go_backwards=True)
+    f = theano.function([X, W, h0], out)
+    x, w, init = arange(7, 3) * 0.1, arange(3, 2) * -0.2, arange(2, 2) * 0.3
+    a, b = theano_slices(x, [-2, 1], True)
+    rows = list(init)
+    for t in range(len(x) - 3):
+        rows.append(rows[-1] * 0.5 + a[t].dot(w) - rows[-2] * b[t].dot(w))
+    close(f(x, w, init), np.array(rows[2:]))
 
 
 # -- until --------------------------------------------------------------------------
@@ -653,9 +724,10 @@ def test_sequence_products_of_taps_going_backwards(any_mode, optimizer):
         body = f.dump().split("^(")[1]
         assert body.count("dot") == 1 and "mul" not in body
     x, w, u, v = arange(7, 3) * 0.1, arange(3, 2) * 0.2, arange(3, 2) * -0.1, arange(2, 2) * 0.3
-    xr, h, want = x[::-1], np.array([0.5, -0.5]), []
+    # Theano's rule: x_tm1 runs over x[0:4][::-1] and x_tp2 over x[3:7][::-1]
+    x_tm1, x_tp2, h, want = x[0:4][::-1], x[3:7][::-1], np.array([0.5, -0.5]), []
     for t in range(len(x) - 3):
-        h = np.tanh(h.dot(v) + xr[t + 3].dot(w) + xr[t].dot(u * 2))
+        h = np.tanh(h.dot(v) + x_tp2[t].dot(w) + x_tm1[t].dot(u * 2))
         want.append(h)
     got_all, got_last = f(x, w, u, v, np.array([0.5, -0.5]))
     close(got_all, np.array(want))

@@ -10,8 +10,11 @@ body's outputs and the node's outputs:
     keep                  | one per state | one per output
 
 - a sequence with taps `taps` (lo = min(taps, 0), hi = max(taps, 0)) gives tap k
-  at step t the row `X[t + k - lo]` (of X reversed when go_backwards) and needs
-  `n_steps + hi - lo` rows;
+  at step t the row `X[t + k - lo]` and needs `n_steps + hi - lo` rows. With
+  go_backwards, as Theano, tap k's slice `X[k - lo : len(X) - (hi - k)]` is cut in
+  X's own order and then reversed: at step t tap k reads `X[len(X) - 1 - t - (hi - k)]`,
+  row `t + hi - k` of X[::-1], so tap -1 is still the row before tap 0 in X
+  (`sequence_offset` gives the offset, of X or of X[::-1]);
 - a state's initial value always has a leading axis (the frontend adds one for a
   plain outputs_info variable); with L = -min(taps) its first L rows seed the
   recurrence; tap k at step t reads row `t + L + k` of [initial[:L]; new values];
@@ -129,6 +132,12 @@ class Scan(Op):
         taps = self.sequence_taps[i]
         return min(min(taps), 0), max(max(taps), 0)
 
+    def sequence_offset(self, i, k):
+        """The row tap k of sequence i reads at step t is t + this offset: of X, or of X[::-1]
+        with go_backwards (where each tap's slice is cut in X's order, then reversed)."""
+        lo, hi = self.sequence_window(i)
+        return hi - k if self.go_backwards else k - lo
+
     # -- type rule --------------------------------------------------------------
     def make_node(self, *inputs):
         outer = self.split_inputs(inputs)
@@ -178,8 +187,7 @@ class Scan(Op):
         outputs = [deque(maxlen=self.output_keep(k)) for k in range(self.n_outputs)]
         done = 0
         for t in range(n):
-            args = [x[t + k - lo] for x, (lo, hi), taps in
-                    zip(seqs, map(self.sequence_window, range(len(seqs))), self.sequence_taps) for k in taps]
+            args = [x[t + self.sequence_offset(i, k)] for i, x in enumerate(seqs) for k in self.sequence_taps[i]]
             # tap k (< 0) is the k-th row from the end: the buffer ends with the row of step t - 1
             args += [buf[k] for i, buf in enumerate(buffers) for k in self.state_taps[i]]
             args += shared + list(outer.non_sequences)

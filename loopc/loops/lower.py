@@ -887,9 +887,8 @@ class ScanLowering:
     def bind_taps(self, t, seqs, bufs):
         lw = self.lw
         for i, ((x, var), tap_vars) in enumerate(zip(seqs, self.body_in.sequences)):
-            lo, _ = self.op.sequence_window(i)
             for k, tap in zip(self.op.sequence_taps[i], tap_vars):
-                lw.emit(Let(lw.name(tap), Load(x, (plus(t, k - lo),))))
+                lw.emit(Let(lw.name(tap), Load(x, (plus(t, self.op.sequence_offset(i, k)),))))
                 lw.shapes[tap] = tuple(lw.shape(var, a + 1) for a in range(tap.ndim))
         for i, ((buf, var), tap_vars) in enumerate(zip(bufs, self.body_in.states)):
             rows = self.op.state_rows(i)

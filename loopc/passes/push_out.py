@@ -11,9 +11,10 @@ Does, per scan (bodies first, recursively, so work moves out level by level):
     of a sequence X and U is invariant becomes one `dot` of the rows that tap
     reads with U, before the scan, fed back as a new sequence with tap 0. The
     rows: X[k - lo : k - lo + n_steps] (just X when k - lo is 0 and n_steps is
-    X's length); with go_backwards the same rows of X[::-1], the product
-    reversed again, as the scan reverses every sequence. Repeats while a new
-    sequence's tap is itself such an x.
+    X's length); with go_backwards X[::-1][hi - k : hi - k + n_steps] (tap k's
+    slice of X, reversed, as Theano cuts it), the product reversed again, as the
+    scan reverses every sequence. Repeats while a new sequence's tap is itself
+    such an x.
 Values the body no longer reads stay as unused inputs; dce drops them (and a
 sequence whose length check n_steps makes redundant).
 Requires: runs before dce; after canonicalize (constant non_sequences already
@@ -144,7 +145,7 @@ def batch_sequence_products(node, reversed_seqs):
     seq, flipped = outer.sequences[i], None
     if op.go_backwards:
         flipped = reversed_seqs.setdefault(seq, _reversed(seq))
-    batched = _batched(seq, k - op.sequence_window(i)[0], outer.n_steps, u_outer, flipped)
+    batched = _batched(seq, op.sequence_offset(i, k), outer.n_steps, u_outer, flipped)
     return _with_new_sequence(node, batched, product.out)
 
 
