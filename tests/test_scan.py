@@ -5,6 +5,7 @@ result with a plain NumPy loop written out in the test. The tests of the scan
 passes (save_memory, push_out) run in REFERENCE mode too, and those of the ring
 buffers that `Scan.keep` asks for also on the lowering of a graph given directly.
 """
+import copy
 import dataclasses
 import re
 import tracemalloc
@@ -643,6 +644,99 @@ def test_random_as_non_sequence_drawn_once(mode):
     for _ in range(2):
         draw = rng_u.uniform(0.0, 1.0, size=(3,))
         close(f(x), x * draw)
+
+
+def rng_states(svs):
+    return [sv.get_value().get_state() for sv in svs]
+
+
+def same_states(a, b):
+    return all(x[0] == y[0] and np.array_equal(x[1], y[1]) and x[2:] == y[2:] for x, y in zip(a, b))
+
+
+def test_random_draws_in_a_scan_advance_the_stream_only_through_its_updates(any_mode):
+    """Without the updates scan returned, every call draws the same numbers and the states stay;
+    with them, each call continues the stream."""
+    srng = RandomStreams(21)
+    u = srng.uniform(size=(3,))  # made outside fn, redrawn each step
+    X = T.matrix("X")
+    out, upd = theano.scan(lambda x: x * u + srng.normal(size=(3,)), sequences=X)
+    rngs = list(upd)
+    fixed = theano.function([X], out)
+    advancing = theano.function([X], out, updates=upd)
+    rng_u, rng_n = _theano_streams(21, 2)
+    x = arange(2, 3)
+
+    def next_draws():
+        return np.array([row * rng_u.uniform(0.0, 1.0, size=(3,)) + rng_n.normal(0.0, 1.0, size=(3,))
+                         for row in x])
+
+    start = rng_states(rngs)
+    first = next_draws()
+    close(fixed(x), first)
+    close(fixed(x), first)
+    assert same_states(rng_states(rngs), start)
+    close(advancing(x), first)
+    assert not same_states(rng_states(rngs), start)
+    second = next_draws()
+    close(advancing(x), second)
+    third = next_draws()
+    close(fixed(x), third)  # from where the stream now is, and again
+    close(fixed(x), third)
+
+
+def test_random_draws_outside_a_scan_advance_by_default(any_mode):
+    """A draw the function computes itself advances its state (its default update) unless
+    no_default_updates; a scan redrawing it starts from the state the call starts with."""
+    srng = RandomStreams(33)
+    e = srng.normal(size=(2,))
+    d = srng.uniform(size=(2,))
+    out, _ = theano.scan(lambda: d * 2, n_steps=3)  # d redrawn each step; scan's updates left out
+    f = theano.function([], [e, out, d])
+    frozen = theano.function([], e, no_default_updates=True)
+    rng_e, rng_d = _theano_streams(33, 2)
+    for _ in range(2):
+        got_e, got_out, got_d = f()
+        close(got_e, rng_e.normal(0.0, 1.0, size=(2,)))
+        steps = copy.deepcopy(rng_d)
+        close(got_out, np.array([steps.uniform(0.0, 1.0, size=(2,)) * 2 for _ in range(3)]))
+        close(got_d, rng_d.uniform(0.0, 1.0, size=(2,)))  # one draw on: d's default update only
+    want = copy.deepcopy(rng_e).normal(0.0, 1.0, size=(2,))
+    close(frozen(), want)
+    close(frozen(), want)
+
+
+def test_givens_rewrite_a_draw_and_its_default_update_alike(any_mode):
+    """The size of a draw given through givens: its default update is rewritten too (it was
+    left reading the replaced variable, which is no input: the function could not be made)."""
+    srng = RandomStreams(4)
+    n, m = T.lscalar("n"), T.lscalar("m")
+    f = theano.function([m], srng.uniform(size=(n,)), givens={n: m})
+    (rng,) = _theano_streams(4, 1)
+    close(f(3), rng.uniform(0.0, 1.0, size=(3,)))
+    close(f(2), rng.uniform(0.0, 1.0, size=(2,)))
+
+
+def test_a_failed_call_leaves_the_random_states(any_mode):
+    """A call that fails part-way through a scan that draws changes no state, with or without
+    the scan's updates passed."""
+    srng = RandomStreams(9)
+    e = srng.normal(size=(2,))
+    X = T.matrix("X")
+    out, upd = theano.scan(lambda x: x[T.cast(x[0], "int64")] + srng.uniform(), sequences=X)
+    f = theano.function([X], [out, e], updates=upd)
+    rngs = [sv for sv in f.shared if isinstance(sv.get_value(), np.random.RandomState)]
+    assert len(rngs) == 2
+    start = rng_states(rngs)
+    bad = np.zeros((3, 2))
+    bad[2, 0] = 5  # the third step indexes out of bounds, after two draws
+    with pytest.raises(LoopcError, match="out of bounds"):
+        f(bad)
+    assert same_states(rng_states(rngs), start)
+    rng_e, rng_u = _theano_streams(9, 2)  # in the order the draws were made
+    got_out, got_e = f(np.zeros((3, 2)))
+    close(got_out, np.array([rng_u.uniform(0.0, 1.0, size=()) for _ in range(3)]))
+    close(got_e, rng_e.normal(0.0, 1.0, size=(2,)))
 
 
 # -- the scan passes: save_memory and push_out ----------------------------------------------

@@ -19,6 +19,7 @@ from ..config import MODES, config
 from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
 from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
 from ..ir.interpret import evaluate
+from ..ir.ops import RandomOp
 from ..ir.printer import format_graph
 from ..loops.ir import format_function
 from .tensor import as_tensor_variable, cast
@@ -71,14 +72,15 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     out_list = [] if outputs is None else ([outputs] if single else list(outputs))
     out_list = [as_tensor_variable(o) for o in out_list]
     update_pairs = _updates(updates)
+    if not no_default_updates:
+        # before givens, which then rewrite a draw and its default update alike
+        update_pairs += _default_updates(out_list + [v for _, v in update_pairs], [sh for sh, _ in update_pairs])
     if givens:
         pairs = givens.items() if isinstance(givens, dict) else givens
         replace = {k: _given(k, v) for k, v in pairs}
         new = clone_replace(out_list + [v for _, v in update_pairs], replace)
         out_list, values = new[:len(out_list)], new[len(out_list):]
         update_pairs = [(sh, v) for (sh, _), v in zip(update_pairs, values)]
-    if not no_default_updates:
-        update_pairs += _default_updates(out_list + [v for _, v in update_pairs], [sh for sh, _ in update_pairs])
     _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
     mode_name = resolve_mode(mode)
     return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name)
@@ -122,12 +124,31 @@ def _given(var, value):
 
 
 def _default_updates(values, already):
+    """The default updates of the shared variables `values` read and `already` does not update.
+
+    A random state's default update (RandomStreams sets it to the state after its draw) applies
+    only when the function computes that draw itself: a draw that a scan redraws each step
+    (made in fn, or captured from outside) advances the state only through the updates scan
+    returned, so a function compiled without them leaves the state as it was (Theano)."""
     pairs, seen = [], set(already)
+    computed = ancestors(values)
     for var in graph_inputs(values):
         if isinstance(var, SharedVariable) and var.default_update is not None and var not in seen:
+            if _is_draw_state(var.default_update) and not _computed_draw(var.default_update, computed):
+                continue
             pairs.append((var, var.default_update))
             seen.add(var)
     return pairs
+
+
+def _is_draw_state(update):
+    """Whether `update` is the state a random draw leaves (the draw's first output)."""
+    return update.owner is not None and isinstance(update.owner.op, RandomOp) and update is update.owner.outputs[0]
+
+
+def _computed_draw(state, computed):
+    """Whether the draw that leaves `state` is among the `computed` values (outside scan bodies)."""
+    return any(v in computed for v in state.owner.outputs)
 
 
 def _check_inputs_used(inputs, values, on_unused_input, name):

@@ -3,7 +3,11 @@
 Exactly Theano's stream: a seed generator `RandomState(seed)` gives each new
 random variable its own `RandomState(seedgen.randint(2**30))`, in the order
 the variables are made. Each draw replaces its state with the advanced one
-(the state's `default_update`), so successive calls give fresh numbers.
+(the state's `default_update`), so successive calls of a function that computes
+the draw give fresh numbers. A draw that a scan redraws each step advances its
+state only through the updates scan returns: a function compiled without them
+draws the same numbers at every call (`loopc.function` applies a default update
+only when it computes the draw itself).
 """
 import numpy as np
 

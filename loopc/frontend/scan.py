@@ -4,7 +4,9 @@
 what `fn` returned:
 - a value `fn` used without being passed (an outer variable) becomes an
   implicit non-sequence, unless it is random (it is then redrawn each step: its
-  random op moves into the body and its rng becomes a shared update);
+  random op moves into the body and its rng becomes a shared update, whose final
+  state scan returns in its updates; a function compiled without them leaves
+  the state as it was);
 - a shared variable that `fn` returns an update for is carried from step to step
   and its final value is returned in scan's updates.
 """
