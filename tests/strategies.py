@@ -63,10 +63,9 @@ DISCRETE = ("bool", "int32", "int64", "int8", "uint8")
 SCALAR_DTYPES = DTYPES + ("int8", "uint8")
 NAMES = ("x", "y", "W", "np", "t", "fn", "n_steps", "const", "math", "1x", "a b", "", None)
 MAX_SCANS = 3
-# A scan with non-recurrent outputs and no step gives them a wrong row shape (see
-# tests/test_regressions.py::test_zero_step_output_has_the_row_shape); until that
-# is fixed, such scans always run at least one step.
-ZERO_STEP_OUTPUTS = False
+# Scans with non-recurrent outputs may run no step (their rows then have the shape
+# the first step would give, where no step value decides it).
+ZERO_STEP_OUTPUTS = True
 
 # name -> (needs exact operands, result exact when the operands are)
 UNARY = {

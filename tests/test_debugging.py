@@ -336,3 +336,24 @@ def test_the_tests_compile_into_a_cache_of_their_own():
 
 def test_errors_are_loopc_errors():
     assert issubclass(DebugModeError, LoopcError) and issubclass(DebugModeError, AssertionError)
+
+
+def test_monitor_mode_descends_into_scan_bodies():
+    # Theano compiles a scan's body with the function's mode: MonitorMode sees the body's
+    # nodes at every step (between the scan node's pre_func and post_func), so a NaN made
+    # inside is found where it is made.
+    seen = []
+
+    def post(i, node, fn):
+        if any(np.isnan(np.asarray(out[0])).any() for out in fn.outputs if hasattr(out[0], "dtype")):
+            seen.append(node.op.name)
+
+    x = T.dvector("x")
+    out, _ = theano.scan(lambda v: T.log(v) * 2, sequences=[x])
+    names = []
+    mode = theano.compile.MonitorMode(pre_func=lambda i, node, fn: names.append(node.op.name), post_func=post)
+    f = theano.function([x], out.sum(), mode=mode)
+    assert np.isnan(f([1.0, -1.0, 2.0]))
+    assert names.count("log") == 3 and names.index("scan") < names.index("log")
+    assert seen[:2] == ["log", "mul"]  # the step with -1 first, then the scan and the sum
+    assert "scan" in seen

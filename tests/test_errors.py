@@ -98,11 +98,15 @@ def test_shape_mismatch_inside_scan(mode):
         f(np.ones((2, 3)), np.ones(2))
 
 
-@pytest.mark.xfail(strict=True, reason="types carry no static shapes, so shape errors between constants "
-                                       "are found at call time, not at graph build time")
 def test_shape_mismatch_of_constants_at_build_time():
     with loopc_error(ValueError, "c2", "c3"):
         T.constant(np.ones(2), name="c2") + T.constant(np.ones(3), name="c3")
+    x = T.dvector("x")
+    with loopc_error(ValueError, "c3", "[2, 3]"):  # x + c2 has c2's length, whatever x's
+        (x + T.constant(np.ones(2), name="c2")) * T.constant(np.ones(3), name="c3")
+    with loopc_error(ValueError, "c2", "c3"):  # through a dimshuffle
+        T.constant(np.ones(2), name="c2").dimshuffle("x", 0) + T.constant(np.ones((1, 3)), name="c3")
+    T.constant(np.ones((1, 3))) + T.constant(np.ones((2, 1)))  # broadcasting: no error
 
 
 def test_index_out_of_bounds(mode):

@@ -298,11 +298,11 @@ def test_inplace_writes_a_maps_output_over_its_pushed_out_product(mode):
     inputs, out = mapped()
     f = loopc.function(inputs, out, mode=mode)
     text = f.dump("inplace")
-    assert "out = switch(gt(n_steps, 0), v, call empty(0, 0, 'float64'))" in text, text
+    assert "out = v\n" in text, text
     assert "for blk" not in f.dump("block")  # a map: nothing to gain from blocks
     x, w, b = RNG.standard_normal((6, 3)), RNG.standard_normal((3, 4)), RNG.standard_normal(4)
     np.testing.assert_allclose(f(x, w, b), np.tanh(x @ w + b), rtol=1e-12)
-    assert f(x[:0], w, b).shape == (0, 0)  # no step: the output has no rows, as before
+    assert f(x[:0], w, b).shape == (0, 4)  # no step: no rows, of the row shape a step would give
 
 
 def test_inplace_leaves_a_product_read_twice_or_at_other_rows():

@@ -107,11 +107,9 @@ def test_scan_shared_updates_apply_at_once(mode):
     assert (a.get_value()[0], b.get_value()[0]) == (2.0, 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="a non-recurrent scan output's row shape needs shape inference "
-                                       "over the body when no step runs; loopc has none yet (design matter)")
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_zero_step_output_has_the_row_shape(mode):
-    # SPEC: n_steps == 0 yields empty outputs of the right shape. Every mode gives (0, 0).
+    # SPEC: n_steps == 0 yields empty outputs of the right shape. Every mode gave (0, 0).
     x = T.dmatrix("x")
     out, _ = loopc.scan(lambda row: row * 2, sequences=[x])
     assert run(mode, [x], out, np.zeros((0, 3))).shape == (0, 3)

@@ -49,6 +49,26 @@ class MonitorMode(Mode):
         self.pre_func, self.post_func = pre_func, post_func
 
 
+class _Monitor:
+    """MonitorMode's calls around each node, scan bodies' nodes included (at every step)."""
+
+    class Cells:  # Theano's `fn`: inputs and outputs as one-element lists
+        def __init__(self, inputs, outputs):
+            self.inputs = [[v] for v in inputs]
+            self.outputs = [[v] for v in outputs]
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def pre(self, i, node, inputs):
+        if self.mode.pre_func:
+            self.mode.pre_func(i, node, self.Cells(inputs, [None] * len(node.outputs)))
+
+    def post(self, i, node, inputs, outputs):
+        if self.mode.post_func:
+            self.mode.post_func(i, node, self.Cells(inputs, outputs))
+
+
 def resolve_mode(mode):
     if mode is None:
         mode = config.mode
@@ -294,21 +314,7 @@ class Function:
         return [table[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
 
     def _monitor_hook(self):
-        mode = self._monitor
-        if mode is None:
-            return None
-
-        class Cells:
-            def __init__(self, inputs, outputs):
-                self.inputs = [[v] for v in inputs]
-                self.outputs = [[v] for v in outputs]
-
-        def hook(i, node, inputs, outputs):
-            if mode.pre_func:
-                mode.pre_func(i, node, Cells(inputs, [None] * len(outputs)))
-            if mode.post_func:
-                mode.post_func(i, node, Cells(inputs, outputs))
-        return hook
+        return None if self._monitor is None else _Monitor(self._monitor)
 
     def _compare(self, py, nb):
         for var, a, b in zip(self.graph.outputs, py, nb):

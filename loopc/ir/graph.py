@@ -317,6 +317,18 @@ def clone_replace(outputs, replace):
     return [memo.get(v, v) for v in outputs]
 
 
+def describe(var):
+    """How error messages name a value: its name (seen through a dimshuffle the frontend
+    added), or what made it."""
+    if var.name:
+        return var.name
+    if var.owner is not None and var.owner.op.name == "dimshuffle" and var.owner.inputs[0].name:
+        return var.owner.inputs[0].name
+    if var.owner is not None:
+        return f"the result of {var.owner.op.name}"
+    return f"an unnamed {var.type.describe()}"
+
+
 def is_rng(var):
     return isinstance(var.type, RandomStateType)
 

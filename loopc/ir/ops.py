@@ -15,13 +15,14 @@ Groups:
 """
 import copy
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ShapeError
 from ..runtime import RANDOM_DISTS, draw, format_print  # noqa: F401  (RANDOM_DISTS: the random ops' table)
-from .graph import Apply, Constant, Op
+from .graph import Apply, Constant, Op, describe
 from .types import RandomStateType, TensorType, as_dtype, float_of, is_discrete, is_float, is_int
 
 
@@ -124,6 +125,7 @@ class Elemwise(Op):
         else:
             dtype = _numpy_out_dtype(self.scalar, [v.dtype for v in inputs])
         bcast = tuple(all(flags) for flags in zip(*[v.broadcastable for v in inputs]))
+        _check_static_broadcast(self.scalar, inputs)
         return Apply(self, inputs, [TensorType(dtype, bcast)])
 
     def perform(self, node, inputs):
@@ -142,6 +144,34 @@ class Elemwise(Op):
         return [np.asarray(value).astype(out.dtype)]
 
 
+_STATIC = weakref.WeakKeyDictionary()
+
+
+def static_shape(var):
+    """The lengths of `var` known when the graph is built (None where not): a constant's,
+    and what elementwise ops and dimshuffles make of them."""
+    if var in _STATIC:
+        return _STATIC[var]
+    shape = (None,) * var.ndim
+    if isinstance(var, Constant):
+        shape = np.shape(var.data)
+    elif var.owner is not None and isinstance(var.owner.op, Elemwise):
+        inputs = var.owner.inputs
+        shape = tuple(_broadcast_length([s[axis] for v, s in zip(inputs, map(static_shape, inputs))
+                                         if not v.broadcastable[axis]]) if not var.broadcastable[axis] else 1
+                      for axis in range(var.ndim))
+    elif var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        inner = static_shape(var.owner.inputs[0])
+        shape = tuple(1 if a == "x" else inner[a] for a in var.owner.op.order)
+    _STATIC[var] = shape
+    return shape
+
+
+def _broadcast_length(lengths):
+    known = {n for n in lengths if n is not None}
+    return known.pop() if len(known) == 1 else None  # non-broadcastable lengths must agree
+
+
 def check_broadcast(opname, variables, shapes):
     """Theano's rule: non-broadcastable dimensions must agree in length."""
     for axis in range(len(shapes[0])):
@@ -149,6 +179,17 @@ def check_broadcast(opname, variables, shapes):
         if len(lengths) > 1:
             raise ShapeError("%s: inputs %s have lengths %s on axis %d, which must be equal "
                              "(shapes %s)", opname, [str(v) for v in variables], sorted(lengths), axis, shapes)
+
+
+def _check_static_broadcast(opname, variables):
+    """check_broadcast at build time, on the lengths known then (constants')."""
+    shapes = [static_shape(v) for v in variables]
+    for axis in range(len(shapes[0]) if shapes else 0):
+        lengths = {s[axis] for v, s in zip(variables, shapes) if not v.broadcastable[axis] and s[axis] is not None}
+        if len(lengths) > 1:
+            raise ShapeError("%s: inputs %s have lengths %s on axis %d, which must be equal (shapes %s)", opname,
+                             [describe(v) for v in variables], sorted(lengths), axis,
+                             [tuple("?" if n is None else n for n in s) for s in shapes])
 
 
 REDUCE_KINDS = ("sum", "prod", "max", "min", "argmax", "argmin", "any", "all")

@@ -31,6 +31,7 @@ body's outputs and the node's outputs:
 
 `split_*` give every role by name, so no pass counts over flat lists.
 """
+import copy
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -39,7 +40,7 @@ import numpy as np
 
 from ..errors import LoopcTypeError, ScanError
 from .graph import Apply, Graph, Op
-from .interpret import evaluate
+from .interpret import CONCRETE, SHAPED, UNKNOWN, evaluate, row_shapes
 from .types import TensorType, is_int
 
 
@@ -212,9 +213,25 @@ class Scan(Op):
         # stacked with the initial rows, which give the shape of a row when no step ran
         results = [_last_rows(_stack(buf, var), done, self.state_keep(i))
                    for i, (buf, var) in enumerate(zip(buffers, node_out.states))]
-        results += [_last_rows(_stack(out, var), done, self.output_keep(k))
+        if not done and self.n_outputs:  # no step gave a row: infer the shape the first would give
+            rows = self._zero_step_rows(outer, buffers)
+            outputs = [np.zeros((0,) + rows[k], var.dtype) if rows[k] is not None else out
+                       for k, (out, var) in enumerate(zip(outputs, node_out.outputs))]
+        results += [_last_rows(out if isinstance(out, np.ndarray) else _stack(out, var), done, self.output_keep(k))
                     for k, (out, var) in enumerate(zip(outputs, node_out.outputs))]
         return results + shared
+
+    def _zero_step_rows(self, outer, buffers):
+        """The row shape of each output as the first step would give it, where it depends on
+        no value a step reads (only shapes, non-sequences and constants); None elsewhere."""
+        stand_in = [(np.zeros(np.shape(x)[1:], np.asarray(x).dtype), SHAPED)
+                    for x, taps in zip(outer.sequences, self.sequence_taps) for _ in taps]
+        stand_in += [(np.zeros(np.shape(buf[0]), np.asarray(buf[0]).dtype), SHAPED)
+                     for i, buf in enumerate(buffers) for _ in self.state_taps[i]]
+        # a shared value may change shape from step to step
+        stand_in += [(copy.deepcopy(x), UNKNOWN) for x in outer.shared]
+        stand_in += [(x, CONCRETE) for x in outer.non_sequences]
+        return self.split_outputs(row_shapes(self.body, stand_in)).outputs
 
     def _sequence_rows(self, i, x, n, var):
         x = np.asarray(x)

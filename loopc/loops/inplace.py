@@ -8,8 +8,7 @@ per call:
 
     before                                   after
       v = call dot(X, W)                       v = call dot(X, W)
-      out = alloc f64[n, switch(gt(n, 0), m, 0)] stack
-                                               out = switch(gt(n, 0), v, call empty(0, 0))
+      out = alloc f64[n, m] stack              out = v
       for t in n serial:                       for t in n serial:
         v_1 = v[t]                               v_1 = v[t]
         v_3 = out[t]                             v_3 = out[t]
@@ -20,12 +19,12 @@ Requires: `fuse` (the output row is stored through a view) and lowering's record
 of shapes. Applies when V is a library call's new array of the output's dtype and
 row length, read nowhere but that one row view, and the row view is read only at
 [i0] by the one nest that writes the output's row at [i0]. Guarantees: the same
-values (V has at least n rows: the scan checked its sequence) and shapes (no
-step: the output is empty, as its allocation was).
+values (V has at least n rows: the scan checked its sequence, and the result
+takes the first n) and shapes (V's rows have the output's row length).
 """
 from dataclasses import replace
 
-from .ir import Alloc, Call, Const, Let, Load, Loop, Op, ShapeOf, Store, Var, names_read, walk
+from .ir import Alloc, Call, Let, Load, Loop, ShapeOf, Store, Var, names_read, walk
 
 # Library calls whose result is a new array, never a view of an argument.
 FRESH = {"dot", "concatenate", "copy", "arange", "eye"}
@@ -44,9 +43,9 @@ def run(fn):
 def _try(fn, body, i):
     """The statement replacing output `body[i]`'s allocation, or None."""
     out = body[i]
-    n, row = _stacked(out)
+    n, row = out.shape
     loops = [s for s in body[i + 1:] if isinstance(s, Loop) and s.kind == "serial" and out.name in _refs(s)]
-    if n is None or len(loops) != 1:
+    if len(loops) != 1 or loops[0].extent != n:  # one row a step: a scan's output
         return None
     scan = loops[0]
     t = Var(scan.var)
@@ -61,18 +60,8 @@ def _try(fn, body, i):
         v = _fresh_source(fn, body, src_let, t, out, row)
         if v is None or not _same_elements(scan, nest, src_let.name, dst):
             continue
-        empty = Call("empty", (Const(0, "int64"), Const(0, "int64")), (out.dtype,))
-        return Let(out.name, Op("switch", (Op("gt", (n, Const(0, "int64"))), Var(v), empty)))
+        return Let(out.name, Var(v))
     return None
-
-
-def _stacked(out):
-    """(n, row length) of `alloc [n, switch(gt(n, 0), m, 0)]`, else (None, None)."""
-    n, second = out.shape
-    if isinstance(second, Op) and second.fn == "switch" and second.args[0] == Op("gt", (n, Const(0, "int64"))) \
-            and second.args[2] == Const(0, "int64"):
-        return n, second.args[1]
-    return None, None
 
 
 def _only_row_view(scan, name, t):

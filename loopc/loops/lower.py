@@ -24,11 +24,11 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import ops as O
-from ..ir.graph import Constant, is_rng
+from ..ir.graph import Constant, describe, is_rng
 from ..ir.scan import initial_name
 from ..ir.types import is_discrete, is_float, is_int
 from .ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Function, Host, If, Let, Load, Loop, Namer, Op,
-                 ShapeOf, Slice, Store, Var, defined_in, names_read)
+                 ShapeOf, Slice, Store, Var, defined_in, names_read, substitute)
 
 RESERVED = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "copy_rng", "print_value", "vm"}
 
@@ -164,14 +164,8 @@ def rule(*names):
 
 
 def label(var):
-    """How error messages name a value: its name, or what made it."""
-    if var.name:
-        text = var.name
-    elif var.owner is not None:
-        text = f"the result of {var.owner.op.name}"
-    else:
-        text = f"an unnamed {var.type.describe()}"
-    return Const(text, "str")
+    """How error messages name a value (a string constant of `describe`)."""
+    return Const(describe(var), "str")
 
 
 def op(fn, *args):
@@ -555,6 +549,10 @@ def lower_concatenate(lw, node):
                      label(v), lw.shape(v, d), label(first), lw.shape(first, d))
     parts = tuple(as_dtype(lw, v, out.dtype) for v in node.inputs)
     lw.emit(Let(lw.name(out), Call("concatenate", parts, (axis,))))
+    length = lw.shape(first, axis)
+    for v in node.inputs[1:]:
+        length = op("add", length, lw.shape(v, axis))
+    lw.shapes[out] = tuple(length if d == axis else lw.shape(first, d) for d in range(out.ndim))
 
 
 # -- indexing -------------------------------------------------------------------
@@ -728,6 +726,9 @@ def lower_random(lw, node):
     # an objmode annotation on a value that is dead after the block
     targets = ((lw.name(sample), numba_type(sample)),) if sample in lw.consumed else ()
     lw.emit(Host(targets, Call("draw_random", args)))
+    if targets:  # the sample's shape is the size: known before the draw, the same every step
+        lw.shapes[sample] = tuple(Const(int(n), "int64") for n in size.data) if isinstance(size, Constant) else \
+            tuple(Load(lw.name(size), (Const(k, "int64"),)) for k in range(sample.ndim))
     lw.bind(new_rng, rng)
 
 
@@ -772,6 +773,9 @@ class ScanLowering:
         outputs = [self.output_placeholder(k, v, n) for k, v in enumerate(self.body_out.outputs)]
         shared = [self.shared_carry(v) for v in self.outer.shared]
         for var, outer_var in zip(self.body_in.non_sequences, self.outer.non_sequences):
+            if isinstance(lw.value(outer_var), Const) and outer_var not in lw.names:
+                # a 0-d constant is a literal: it has no local until one is defined
+                lw.emit(Let(lw.name(outer_var), lw.value(outer_var)))
             lw.bind(var, lw.name(outer_var), tuple(lw.shape(outer_var, a) for a in range(outer_var.ndim)))
         done, t = lw.fresh("n_done"), lw.fresh("t")
         lw.emit(Let(done, n))
@@ -836,7 +840,6 @@ class ScanLowering:
             length = self.ring(("state", i), buf, max(rows + 1, keep), plus(n, rows))
         shape = (length,) + tuple(lw.shape(var, d) for d in range(1, var.ndim))
         lw.emit(Alloc(buf, var.dtype, shape, kind=kind))
-        head = (Slice(None, Const(rows, "int64")),)
         r = lw.fresh("r")
         lw.emit(Loop(r, Const(rows, "int64"), "serial", tuple(
             copy_row(lw, buf, (Var(r),), lw.name(var), (Var(r),), shape[1:]))))
@@ -851,6 +854,27 @@ class ScanLowering:
         self.placeholders[k] = Alloc(name, var.dtype, (INT0,) * (var.ndim + 1), kind=kind)
         self.lw.emit(self.placeholders[k])
         return name
+
+    def invariant(self, exprs, t, shared):
+        """`exprs` rewritten to read only values defined before the loop, seeing through the
+        step's `let`s; None when they depend on the step (its index, a state, a tap, a shared
+        value, anything stored or defined under a condition)."""
+        block = self.lw.block
+        lets = {}
+        for s in block:
+            if isinstance(s, Let):
+                lets[s.name] = None if s.name in lets else s.value  # defined twice: not one value
+        step = (defined_in(block) - {k for k, v in lets.items() if v is not None}) | set(shared) | {t.name}
+
+        def see_through(e):
+            if isinstance(e, Var) and lets.get(e.name) is not None:
+                return substitute(lets[e.name], see_through)
+            return None
+
+        out = tuple(substitute(e, see_through) for e in exprs)
+        if names_read(Call("tuple", out)) & (step | set(lets)):
+            return None
+        return out
 
     def ring(self, key, buf, rows, at_most):
         """Emit the row count of a ring buffer: `rows`, but never more than `at_most`."""
@@ -911,12 +935,11 @@ class ScanLowering:
         for k, (out, var) in enumerate(zip(outputs, self.body_out.outputs)):
             shape = (self.ring_rows.get(("output", k), n),) + tuple(lw.shape(var, d) for d in range(var.ndim))
             kind = "stack" if ("output", k) not in self.ring_rows else "ring"
-            if not (names_read(Call("tuple", shape[1:])) & (defined_in(lw.block) | set(shared))):
-                # the row shape cannot change from step to step: allocate before the loop (with
-                # rows of length 0 when no step runs, as when the first step allocates)
-                runs = op("gt", n, INT0)
-                self.preallocated[k] = Alloc(out, var.dtype, shape[:1] + tuple(
-                    op("switch", runs, d, INT0) for d in shape[1:]), kind=kind)
+            row = self.invariant(shape[1:], t, shared)
+            if row is not None:
+                # the row shape cannot change from step to step: allocate before the loop, with
+                # that row shape even when no step runs
+                self.preallocated[k] = Alloc(out, var.dtype, shape[:1] + row, kind=kind)
             else:
                 mismatch = either(*(op("neq", lw.shape(var, d), ShapeOf(out, d + 1)) for d in range(var.ndim)))
                 other = () if mismatch == Const(False, "bool") else (Check(
