@@ -174,16 +174,50 @@ def test_compile_cuda_is_refused(model, capsys):
     assert "CUDA backend is not built yet" in err
 
 
-def test_compile_refuses_random_functions(tmp_path, capsys):
-    script = write(tmp_path, "noise.py", """\
-        import loopc as theano
-        from loopc.tensor.shared_randomstreams import RandomStreams
-        srng = RandomStreams(1234)
-        f = theano.function([], srng.uniform((3,)), mode='PY')
-        """)
-    code, _, err = run(["compile", script, "-o", str(tmp_path / "out.py"), "--no-warm"], capsys)
-    assert code == 1
-    assert "random" in err
+NOISE = """\
+import numpy as np
+import loopc as theano
+import loopc.tensor as T
+from loopc.tensor.shared_randomstreams import RandomStreams
+
+srng = RandomStreams(1234)
+x = T.dvector('x')
+walk, walk_updates = theano.scan(lambda h: h + srng.normal(h.shape), outputs_info=[x], n_steps=3)
+noisy = theano.function([x], x + srng.uniform((3,)), mode='PY')
+steps = theano.function([x], walk[-1], updates=walk_updates, mode='PY')
+"""
+
+DRAWS = """\
+import sys
+sys.path.insert(0, {folder!r})
+import numpy as np
+import model_noise as m
+x = np.array([1.0, 2.0, 3.0])
+draws = [m.noisy(x), m.noisy(x), m.steps(x), m.steps(x)]
+try:
+    m.noisy(np.ones(2))
+except ValueError:
+    pass
+draws.append(m.noisy(x))  # the failed call moved no state
+assert not [k for k in sys.modules if k.split('.')[0] == 'loopc']
+np.save('draws.npy', np.array(draws))
+"""
+
+
+def test_compile_carries_random_states_and_draws_what_loopc_draws(tmp_path, capsys):
+    script = write(tmp_path, "noise.py", NOISE)
+    out = tmp_path / "model_noise.py"
+    code, _, err = run(["compile", script, "-o", str(out), "--no-warm"], capsys)
+    assert code == 0, err
+    done = subprocess.run([sys.executable, "-c", DRAWS.format(folder=str(tmp_path))], capture_output=True,
+                          text=True, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    functions = runpy.run_path(script)  # loopc's functions, from the same seeds
+    x = np.array([1.0, 2.0, 3.0])
+    want = [functions["noisy"](x), functions["noisy"](x), functions["steps"](x), functions["steps"](x),
+            functions["noisy"](x)]
+    np.testing.assert_array_equal(np.load(tmp_path / "draws.npy"), np.array(want))
+    assert not np.array_equal(want[0], want[1]) and not np.array_equal(want[2], want[3])
 
 
 def _generated(tmp_path, model, capsys, *extra):

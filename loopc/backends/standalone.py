@@ -16,18 +16,22 @@ needs only NumPy (and Numba, optionally) at run time, never loopc:
 - `warm()`, which compiles every function for C-contiguous arguments, filling
   Numba's disk cache (`loopc compile` calls it).
 
-Functions with random ops are refused: their draws need loopc's RandomStreams.
+Functions that draw random numbers carry their random states in SHARED (a
+NumPy `RandomState` each, as loopc keeps them) and a copy of loopc's draw code
+(`random_source`): the module draws exactly the numbers loopc would, and a
+call that fails leaves every state as it was.
 """
 import ast
 import base64
+import inspect
 import io
 import keyword
 import tokenize
 
 import numpy as np
 
-from .. import errors
-from ..ir.graph import is_rng
+from .. import errors, runtime
+from ..ir.graph import SharedVariable, is_rng
 from ..runtime import vecmath
 from .compiler import NJIT_OPTIONS, render_function
 
@@ -76,12 +80,6 @@ def print_value(message, attrs, value):
         parts.append(f"{attr} = {got() if callable(got) else got}")
     print(" ".join(parts))
 
-
-def draw_random(*args):
-    raise NotImplementedError("random draws need loopc's RandomStreams; this module has none")
-
-
-copy_rng = draw_random
 '''.replace("@NJIT_OPTIONS@", ", ".join(f"{k}={v!r}" for k, v in NJIT_OPTIONS.items()))
 
 RUNTIME = '''\
@@ -112,8 +110,8 @@ def _input(value, dtype, broadcastable, label):
 
 
 def _run(kernel, args):
-    """Call a kernel; 0-d arrays travel as scalars."""
-    args = [a[()] if a.ndim == 0 else a for a in args]
+    """Call a kernel; 0-d arrays travel as scalars (random states as their slot numbers)."""
+    args = [a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in args]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=_PerformanceWarning)
         if _njit is None:
@@ -170,7 +168,8 @@ def module_source(functions, origin="model.py"):
         _error_classes(needed),
         RUNTIME,
         vecmath_source(math),
-        "SHARED = {\n" + "".join(f"    {key!r}: {_array_literal(sv.container[0])},\n"
+        random_source() if any(map(_draws, (fn for _, fn in functions))) else "",
+        "SHARED = {\n" + "".join(f"    {key!r}: {_value_literal(sv.container[0])},\n"
                                  for sv, key in shared_names.items()) + "}",
     ]
     for (name, fn), (kernel, _) in zip(functions, kernels):
@@ -188,15 +187,20 @@ def _check(name, fn):
     if name in _reserved():
         raise ValueError(f"function name {name!r} is taken by the standalone module's own code; "
                          "bind the function to another name")
-    if any(is_rng(v) for v in fn.graph.inputs + fn.graph.outputs):
-        raise ValueError(f"function {name} draws random numbers (RandomStreams), which a standalone module "
-                         "cannot reproduce; compile it without random ops, or run it with loopc")
+    for v in fn.graph.inputs:  # (the states it returns are its updates)
+        if is_rng(v) and not isinstance(v, SharedVariable):
+            raise ValueError(f"function {name}: a random state that is not a shared variable ({v}) cannot be "
+                             "carried by a standalone module")
+
+
+def _draws(fn):
+    return any(is_rng(v) for v in fn.graph.inputs)
 
 
 def _reserved():
     """Module-level names of the prelude and runtime (and what they import)."""
     names = {"SHARED", "_KERNELS"} | {n for n in dir(errors) if _is_error_class(n)} | _VECTOR_MATH
-    for stmt in ast.parse(PRELUDE + RUNTIME).body:
+    for stmt in ast.parse(PRELUDE + RUNTIME + random_source()).body:
         if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
             names.add(stmt.name)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -242,6 +246,30 @@ def _kernel_source(name, fn):
     text = "\n".join(lines).strip("\n")
     text += f"\n\n\n_{name}_kernel = _jit(_{name}_fn)"
     return text, {n for n in imported if _is_error_class(n) or n in _VECTOR_MATH}
+
+
+def random_source():
+    """loopc's random-state table and draws (`draw_random`, `copy_rng`) as module code:
+    copies of `loopc.runtime`'s functions, so the module draws the same numbers."""
+    parts = ["import contextlib\nimport copy\nimport threading",
+             f"RANDOM_DISTS = {runtime.RANDOM_DISTS!r}",
+             "_call = threading.local()  # .slots: the random states of the call running in this thread"]
+    parts += [inspect.getsource(f).strip("\n") for f in (runtime.rng_slots, runtime.draw_random, runtime.copy_rng,
+                                                         runtime.draw)]
+    parts.append('''def _random_state(keys, pos, has_gauss, cached_gaussian):
+    """A RandomState in the state it had when the module was written."""
+    state = np.random.RandomState()
+    state.set_state(("MT19937", keys, pos, has_gauss, cached_gaussian))
+    return state''')
+    parts.append('''def _run_drawing(kernel, args, states, rng_results):
+    """Call a kernel that draws: `states` (copies) in the call's slots, the states it
+    returns (slot numbers) looked up in the table."""
+    with rng_slots(states) as table:
+        results = list(_run(kernel, args))
+    for i in rng_results:
+        results[i] = table[results[i]]
+    return results''')
+    return f"# -- random draws (a copy of loopc.runtime's) {'-' * 33}\n\n" + "\n\n\n".join(parts)
 
 
 def vecmath_source(kernels):
@@ -311,13 +339,20 @@ def _wrapper(name, fn, shared_names):
     lines = [f"def {name}({', '.join(params)}):", f'    """{_signature(name, fn, params, shared_names)}"""']
     converted = [f"_input({p}, {v.dtype!r}, {v.broadcastable!r}, {_label(name, i, v)!r})"
                  for i, (p, v) in enumerate(zip(params, fn.inputs))]
-    converted += [f"SHARED[{shared_names[sv]!r}]" for sv in fn.shared]
+    states = [sv for sv in fn.shared if is_rng(sv)]
+    converted += [str(states.index(sv)) if is_rng(sv) else f"SHARED[{shared_names[sv]!r}]" for sv in fn.shared]
     lines.append("    args = [" + ",\n            ".join(converted) + "]" if converted else "    args = []")
-    lines.append(f"    results = _run(_{name}_kernel, args)")
+    if states:  # slot numbers in args; the draws advance copies, kept only when the call succeeds
+        copies = ", ".join(f"copy.deepcopy(SHARED[{shared_names[sv]!r}])" for sv in states)
+        rng_results = [i for i, v in enumerate(fn.graph.outputs) if is_rng(v)]
+        lines.append(f"    results = _run_drawing(_{name}_kernel, args, [{copies}], {rng_results!r})")
+    else:
+        lines.append(f"    results = _run(_{name}_kernel, args)")
     outs = [f"_output(results[{i}], {v.dtype!r}, args)" for i, v in enumerate(fn.outputs)]
     lines.append("    outputs = [" + ", ".join(outs) + "]")
     for k, (sv, _) in enumerate(fn.updates):
-        lines.append(f"    SHARED[{shared_names[sv]!r}] = _output(results[{n_out + k}], {sv.dtype!r}, args)")
+        value = f"results[{n_out + k}]" if is_rng(sv) else f"_output(results[{n_out + k}], {sv.dtype!r}, args)"
+        lines.append(f"    SHARED[{shared_names[sv]!r}] = {value}")
     lines.append("    return outputs[0]" if fn.single else "    return outputs")
     return "\n".join(lines)
 
@@ -349,7 +384,14 @@ def _signature(name, fn, params, shared_names):
 
 
 def _arg_types(fn):
-    return [(v.dtype, v.ndim) for v in fn.graph.inputs]
+    return [("int64", 0) if is_rng(v) else (v.dtype, v.ndim) for v in fn.graph.inputs]  # a state: its slot
+
+
+def _value_literal(value):
+    if isinstance(value, np.random.RandomState):
+        _, keys, pos, has_gauss, cached = value.get_state()
+        return f"_random_state({_array_literal(keys)}, {pos}, {has_gauss}, {cached!r})"
+    return _array_literal(value)
 
 
 def _array_literal(value):
