@@ -115,19 +115,36 @@ class Kernel:
         module = load_source(self.source, key)
         if backend != "NUMBA":
             self.fn = module.fn
+            self.run = self._run_py
             return
         if (key, options.cache) not in _DISPATCHERS:
             import numba
-            _DISPATCHERS[key, options.cache] = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+            dispatcher = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+            _DISPATCHERS[key, options.cache] = _quiet_compiles(dispatcher)
         self.fn = _DISPATCHERS[key, options.cache]
+        self.run = self.fn  # what a call runs: the dispatcher itself, nothing around it
 
     def __call__(self, *values):
+        return self.run(*values)
+
+    def _run_py(self, *values):
+        with np.errstate(all="ignore"):
+            return self.fn(*values)
+
+
+def _quiet_compiles(dispatcher):
+    """`dispatcher`, silent about Numba's performance warnings (np.dot of a
+    non-contiguous array), which come while it compiles, so that a call costs no
+    warning filter. Numba's dispatcher compiles for new argument types through its
+    attribute `_compile_for_args`."""
+    compile_for_args = dispatcher._compile_for_args
+
+    def quiet(*args, **kwargs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=_numba_performance_warning())
-            if self.backend == "PY":
-                with np.errstate(all="ignore"):
-                    return self.fn(*values)
-            return self.fn(*values)
+            return compile_for_args(*args, **kwargs)
+    dispatcher._compile_for_args = quiet
+    return dispatcher
 
 
 def _numba_performance_warning():
