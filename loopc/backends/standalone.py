@@ -20,6 +20,7 @@ Functions with random ops are refused: their draws need loopc's RandomStreams.
 """
 import ast
 import base64
+import dataclasses
 import io
 import keyword
 import tokenize
@@ -223,7 +224,8 @@ def _shared_names(functions):
 
 def _kernel_source(name, fn):
     """The kernel's source without its loopc imports, its globals prefixed; and the names it imported."""
-    source = render_function(fn.graph, f"_{name}_fn", fn.options)
+    options = dataclasses.replace(fn.options, profile=False)  # a standalone module has no profiler
+    source = render_function(fn.graph, f"_{name}_fn", options)
     tree = ast.parse(source)
     drop, imported, globals_ = set(), set(), set()
     for stmt in tree.body:

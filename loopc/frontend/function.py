@@ -16,6 +16,8 @@ and the backends get its values as arguments (`verify`, `print_stages`,
 `backends.Options`).
 """
 import copy
+import dataclasses
+import time
 import warnings
 
 import numpy as np
@@ -28,7 +30,9 @@ from ..ir.interpret import evaluate
 from ..ir.printer import format_graph
 from ..ir.types import NUMPY_DTYPES
 from ..loops.ir import format_function
+from ..loops.profile import regions as loop_regions
 from ..runtime import snapshot
+from .profiling import FunctionProfile, print_at_exit, wants_profile, where_made
 from .tensor import as_tensor_variable, cast
 
 
@@ -89,7 +93,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         update_pairs += _default_updates(out_list + [v for _, v in update_pairs], [sh for sh, _ in update_pairs])
     _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
     mode_name = resolve_mode(mode)
-    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name)
+    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name, profile)
 
 
 def _updates(updates):
@@ -170,7 +174,9 @@ def _compile_options():
 class Function:
     """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
 
-    def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name):
+    def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name,
+                 profile=False):
+        started = time.perf_counter()
         self.inputs, self.outputs, self.single = inputs, outputs, single
         self.updates = updates
         self.name = name
@@ -179,13 +185,49 @@ class Function:
         values = outputs + [v for _, v in updates]
         self.shared = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
         graph = Graph(inputs + self.shared, values)
-        self.options = _compile_options()
+        profiled = bool(profile) or config.profile or wants_profile(values)
+        self.options = dataclasses.replace(_compile_options(), profile=profiled)
+        pass_times = {}
         self.stages = passes.run_pipeline(graph, enabled=self.options.optimize, verify=config.verify,
-                                          print_stages=config.print_stages)
+                                          print_stages=config.print_stages, timings=pass_times)
         self.graph = self.stages[-1][1]
         self._monitor = mode if mode_name == "MONITOR" else None
         self.kernels = self._compile(mode_name)
+        self.profile = None  # a FunctionProfile when profiled (profile=True, LOOPC_FLAGS=profile=1)
+        if profiled:
+            self.profile = self._make_profile(profile, pass_times, time.perf_counter() - started)
         self._prepare_calls()
+
+    def _make_profile(self, profile, pass_times, seconds):
+        """The FunctionProfile: its regions (of the profiled backend's code, or the
+        reference's nodes) and the compile time of every stage so far."""
+        message = profile if isinstance(profile, str) else (self.name or where_made())
+        backend = "NUMBA" if self.mode == "DEBUG" else self.mode
+        kernel = self.kernels.get(backend)
+        if kernel is not None:
+            names = [name for name, _ in kernel.loops]
+            found = loop_regions(kernel.loops[names.index("profile") - 1][1]) if "profile" in names else []
+            labels, scans = [r.label for r in found], [r.scan for r in found]
+        elif self.mode == "REFERENCE":
+            labels = [_node_label(node) for node in self.graph.nodes]
+            scans = [None] * len(labels)
+        else:
+            labels, scans = [], []
+        result = FunctionProfile(message, self.mode, labels, scans)
+        result.backend = backend
+        result.compile_stages = [("graph passes", list(pass_times.items()))]
+        if kernel is not None:
+            times = kernel.timings
+            loop_passes = [name for name, _ in kernel.loops[1:]]
+            result.compile_stages += [("lowering", [("lower", times["lower"])]),
+                                      ("loop passes", [(name, times[name]) for name in loop_passes]),
+                                      ("printing", [("print", times["print"])]),
+                                      ("loading", [("load", times["load"])])]
+            result.numba_seconds = lambda: kernel.numba_seconds
+        result.compile_seconds = seconds
+        if config.profile:
+            print_at_exit(result)
+        return result
 
     def _compile(self, mode_name):
         from ..backends import compile_graph
@@ -251,6 +293,11 @@ class Function:
                              for sv, _ in self.updates]
 
     def __call__(self, *args, **kwargs):
+        if self.profile is not None:
+            return self.profile.call(self._call, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         values = self._input_values(args, kwargs)
         shared_values = [sv.container[0] for sv in self.shared]
         if self.mode == "DEBUG":  # both backends draw from copies: the states move only once both agree
@@ -294,12 +341,16 @@ class Function:
         `copies`): a call that fails puts every state back as it found it, one that
         succeeds every state that is not its variable's update (`_settle`)."""
         if mode in ("MONITOR", "REFERENCE"):  # the reference's draws copy the states they are given
-            return evaluate(self.graph, values + shared_values, monitor=self._monitor_hook())
+            return self._evaluate(values + shared_values)
         args = values + shared_values
         for i in self._scalar_args:
             args[i] = args[i][()]  # 0-d: a scalar
         kernel = self.kernels[mode]
         kernel = getattr(kernel, "run", kernel)  # a Kernel's own callable: no wrapper around a call
+        if self.profile is not None:  # the profiled code takes the array its marks add to
+            profiled = mode == self.profile.backend
+            args.append(self.profile.record if profiled else self.profile.scratch)
+            kernel = self.profile.timed(kernel) if profiled else kernel
         if not self._rng_args:
             return list(kernel(*args))
         states = [args[i] for i in self._rng_args]
@@ -331,6 +382,12 @@ class Function:
                     results[i] = copy.deepcopy(state)
             snapshot.restore(state, saved)
 
+    def _evaluate(self, values):
+        if self.profile is None or self.mode != "REFERENCE":
+            return evaluate(self.graph, values, monitor=self._monitor_hook())
+        hook = self.profile.node_hook()
+        return self.profile.timed(lambda: evaluate(self.graph, values, monitor=hook))()
+
     def _monitor_hook(self):
         mode = self._monitor
         if mode is None:
@@ -358,6 +415,13 @@ class Function:
                                            else np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
             if not same:
                 raise DebugModeError("DEBUG mode: PY and NUMBA disagree on %s:\nPY:    %r\nNUMBA: %r", var, a, b)
+
+
+def _node_label(node):
+    """A node in a REFERENCE profile: `dot -> v`, `scan 'name' -> f64[?,?]`."""
+    label = getattr(node.op, "label", None)
+    head = f"{node.op.name} {label!r}" if isinstance(label, str) else node.op.name
+    return f"{head} -> {', '.join(v.name or str(v.type) for v in node.outputs)}"
 
 
 def _distinct(states):
