@@ -173,3 +173,13 @@ def test_snapshot_takes_the_fast_path_here_and_falls_back_elsewhere(monkeypatch)
     want = state.normal(size=4), state.uniform(size=3)
     for a, b in zip(drawn_after(state, saved), want):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_result_that_is_an_input_is_a_copy(mode):
+    s, v = T.dscalar("s"), T.dvector("v")
+    f = loopc.function([s, v], [s, v, v[1:]], mode=mode)
+    a, b = np.array(2.0), np.arange(3.0)
+    for out in f(a, b):
+        assert not np.may_share_memory(out, a) and not np.may_share_memory(out, b)
+    np.testing.assert_array_equal(f(a, b)[2], b[1:])

@@ -286,8 +286,9 @@ class Function:
         self._rng_results = [i for i, var in enumerate(self.graph.outputs) if is_rng(var)]
         update_at = {id(sv): len(self.outputs) + k for k, (sv, _) in enumerate(self.updates)}
         self._rng_update_at = [update_at.get(id(params[i])) for i in self._rng_args]
-        # a result may be one of these arrays (or a view of one): the caller gets a copy
-        self._array_args = [i for i, var in enumerate(params) if not is_rng(var) and var.ndim > 0]
+        # a result may be one of these arrays (or a view of one; in REFERENCE a 0-d one too):
+        # the caller gets a copy
+        self._array_args = [i for i, var in enumerate(params) if not is_rng(var)]
         self._out_dtypes = [NUMPY_DTYPES[var.dtype] for var in self.outputs]
         self._update_plan = [(sv, is_rng(sv), None if is_rng(sv) else NUMPY_DTYPES[sv.dtype])
                              for sv, _ in self.updates]
