@@ -24,6 +24,7 @@ _CHOICES = {
     "verify": (False, True),
     "cache": (True, False),
     "print_stages": (False, True),
+    "profile": (False, True),  # profile every function, print the summaries at exit
 }
 
 
@@ -47,6 +48,7 @@ class Config:
             "verify": False,
             "cache": True,
             "print_stages": False,
+            "profile": False,
         })
         object.__setattr__(self, "warn", _Warn())
 

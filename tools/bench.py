@@ -5,6 +5,7 @@
     python tools/bench.py --quick            # tiny sizes: a smoke run of the whole machinery
     python tools/bench.py --only W1,W4 --repeat 15 --json bench.json
     python tools/bench.py --no-fresh         # in one process: steady state only, much faster
+    python tools/bench.py --only calls       # the calls section alone: what a call costs
 
 Run it alone on the machine. The project machines have 2 cores: anything else
 running (a test suite, a build, a second benchmark) skews the ratios by up to
@@ -20,6 +21,15 @@ Workloads (SPEC section 5, the seed examples scaled up):
     W4  A**k by scan, keeping only result[-1], |A|=1e5, k=1000
     W5  the polynomial sum(c[i] * x**i), 1e5 coefficients
     W6  gradient of sum(x[T-1]) of the W2 RNN with respect to W and U (BPTT)
+
+calls (the last section; `--only calls` runs it alone): functions too small to do any
+work, so that their time per call is the call path itself (input checks, dispatch,
+random states, updates): `x + 1` of one element, one `normal((16, 2))` draw from
+RandomStreams, and `x + 1` with a shared-variable update `acc += x`. Columns: a plain
+`numba.njit` of the same body called directly (the draw from Numba's own generator,
+the update assigned in Python), loopc NUMBA, and PyTensor's `pytensor.function` in
+NUMBA mode (when installed). Measured in this process: the median over blocks of 50
+calls of the time per call, in us.
 
 Systems:
     hand      the yardstick: the best Numba we can write by hand, with loopc's njit
@@ -557,6 +567,145 @@ WORKLOADS = {w.name: w for w in [
 ]}
 
 
+# -- the calls section: what a call costs besides its work ----------------------------
+# Three functions too small to have any work to speak of, so that their time per call
+# is the call path itself: checking the inputs, reaching the compiled code, random
+# states and updates. Measured in this process, each system against the same NumPy
+# result, as the median of many calls.
+
+CALLS = {  # row -> label
+    "add": "`x + 1`, one element",
+    "draw": "one `normal((16, 2))` draw",
+    "update": "`x + 1` and an update `acc += x`",
+}
+CALL_SYSTEMS = ["hand", "loopc", "pytensor"]
+CALL_TITLES = {"hand": "plain numba.njit", "loopc": "loopc NUMBA", "pytensor": "PyTensor NUMBA"}
+
+
+@numba.njit
+def _hand_add(x):
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = x[i] + 1.0
+    return out
+
+
+@numba.njit
+def _hand_draw():
+    return np.random.normal(0.0, 1.0, (16, 2))  # Numba's own generator: another stream
+
+
+@numba.njit
+def _hand_update(x, acc):
+    out, new = np.empty(x.shape[0]), np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = x[i] + 1.0
+        new[i] = acc[i] + x[i]
+    return out, new
+
+
+def calls_hand(row, x):
+    if row == "add":
+        return lambda: _hand_add(x)
+    if row == "draw":
+        return _hand_draw
+    acc = [np.zeros(1)]
+
+    def run():
+        out, acc[0] = _hand_update(x, acc[0])
+        return out
+    return run
+
+
+def calls_loopc(row, x):
+    v = T.dvector("x")
+    if row == "add":
+        f = loopc.function([v], v + 1, mode="NUMBA")
+        return lambda: f(x)
+    if row == "draw":
+        from loopc.tensor.shared_randomstreams import RandomStreams
+        return loopc.function([], RandomStreams(1).normal((16, 2)), mode="NUMBA")
+    acc = loopc.shared(np.zeros(1), name="acc")
+    f = loopc.function([v], v + 1, updates=[(acc, acc + v)], mode="NUMBA")
+    return lambda: f(x)
+
+
+def calls_pytensor(row, x):
+    pytensor, pt = _pytensor()
+    v = pt.dvector("x")
+    if row == "add":
+        f = pytensor.function([v], v + 1, mode="NUMBA")
+        return lambda: f(x)
+    if row == "draw":
+        from pytensor.tensor.random.utils import RandomStream
+        return pytensor.function([], RandomStream(1).normal(size=(16, 2)), mode="NUMBA")
+    acc = pytensor.shared(np.zeros(1), name="acc")
+    f = pytensor.function([v], v + 1, updates=[(acc, acc + v)], mode="NUMBA")
+    return lambda: f(x)
+
+
+def check_call(row, system, run, x):
+    """Raise Wrong unless two calls give NumPy's numbers (a draw: its shape, and fresh
+    numbers on the second call)."""
+    first, second = np.asarray(run()), np.asarray(run())
+    if row == "draw":
+        if first.shape != (16, 2) or np.array_equal(first, second):
+            raise Wrong(f"calls {row} {system}: shape {first.shape}, and the second draw repeats the first")
+        return
+    for got in (first, second):
+        try:
+            np.testing.assert_allclose(got, x + 1, rtol=RTOL, atol=ATOL)
+        except AssertionError as error:
+            raise Wrong(f"calls {row} {system}: differs from NumPy:{error}") from None
+
+
+def per_call_us(run, blocks, inner=50):
+    """The median over `blocks` blocks of `inner` calls of the time per call, in us."""
+    for _ in range(inner):
+        run()
+    times = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(inner):
+            run()
+        times.append((time.perf_counter() - start) / inner)
+    return statistics.median(times) * 1e6
+
+
+def measure_calls(opts):
+    """{row: {system: {"call_us": ...} or why not}}, with progress lines on stderr."""
+    blocks = 20 if opts.quick else 200
+    x = np.ones(1)
+    results = {}
+    for row in CALLS:
+        results[row] = {}
+        for system in CALL_SYSTEMS:
+            try:
+                import_system(system)
+                run = globals()[f"calls_{system}"](row, x)
+                check_call(row, system, run, x)
+                result = {"call_us": per_call_us(run, blocks)}
+                print(f"calls {row} {system}: {result['call_us']:.3g} us", file=sys.stderr)
+            except Skipped as why:
+                result = {"skipped": str(why), "detail": why.detail}
+            except Wrong as error:
+                result = {"wrong": str(error)}
+                print(f"!!! {error}", file=sys.stderr)
+            results[row][system] = result
+    return results
+
+
+def calls_table(results, blocks):
+    lines = [f"Per call, us (median of {blocks} blocks of 50 calls; ratio to the best of the row)", "",
+             "| function | " + " | ".join(CALL_TITLES[s] for s in CALL_SYSTEMS) + " |",
+             "|---" * (len(CALL_SYSTEMS) + 1) + "|"]
+    for row, cells in results.items():
+        best = min((r["call_us"] for r in cells.values() if "call_us" in r), default=None)
+        text = [cell(cells[s], "call_us", best, True) for s in CALL_SYSTEMS]
+        lines.append(f"| {CALLS[row]} | " + " | ".join(text) + " |")
+    return "\n".join(lines)
+
+
 # -- measuring ------------------------------------------------------------------------
 
 def check(workload, system, got, want):
@@ -755,10 +904,12 @@ def main():
         return child(*opts.child, opts.quick, opts.repeat)
     if opts.repeat < 7:
         parser.error("--repeat must be at least 7")
-    wanted = [w.strip().upper() for w in opts.only.split(",") if w.strip()] or list(WORKLOADS)
-    unknown = [w for w in wanted if w not in WORKLOADS]
+    wanted = [w.strip().upper() for w in opts.only.split(",") if w.strip()] or list(WORKLOADS) + ["CALLS"]
+    unknown = [w for w in wanted if w not in WORKLOADS and w != "CALLS"]
     if unknown:
-        parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+        parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS) + ['calls']}")
+    opts.calls = "CALLS" in wanted
+    wanted = [w for w in wanted if w != "CALLS"]
     systems = ["hand", "loopc"] + (list(PEERS) if opts.peers else [])
     return report(opts, wanted, systems)
 
@@ -781,12 +932,16 @@ def report(opts, wanted, systems):
     print(title, file=sys.stderr)
     results = {name: {system: measure(name, system, opts) for system in systems} for name in wanted}
     metrics = METRICS if opts.fresh else METRICS[:1]
-    tables = [table(results, systems, key, text, opts.quick, ratio) for key, text, ratio in metrics]
+    tables = [table(results, systems, key, text, opts.quick, ratio) for key, text, ratio in metrics] if wanted else []
+    calls = measure_calls(opts) if opts.calls else {}
+    if calls:
+        tables.append(calls_table(calls, 20 if opts.quick else 200))
     print(title + "\n\n" + "\n\n".join(tables))
     if opts.json:
         with open(opts.json, "w") as f:
-            json.dump({"header": title, "options": vars(opts), "results": results}, f, indent=1)
-    if any("wrong" in r or "error" in r for row in results.values() for r in row.values()):
+            json.dump({"header": title, "options": vars(opts), "results": results, "calls": calls}, f, indent=1)
+    rows = list(results.values()) + list(calls.values())
+    if any("wrong" in r or "error" in r for row in rows for r in row.values()):
         print("\nFAILED: see the messages marked !!! above (WRONG: differs from NumPy)", file=sys.stderr)
         return 1
     return 0

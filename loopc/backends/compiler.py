@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from .. import runtime
 from ..loops import compile_loops
-from ..runtime import vecmath
+from ..runtime import clock, vecmath
 from .pyprinter import print_function
 
 # Options of `numba.njit` that change the compiled code (`cache` does not).
@@ -39,12 +40,13 @@ _DISPATCHERS = {}  # (cache key, Options.cache) -> numba dispatcher, shared with
 class Options:
     """How to compile: `math` 'vector' (vecmath's kernels) or 'libm'; `optimize` runs
     the loop passes; `verify` checks the loop IR after each stage; `cache` keeps
-    Numba's compiled code on disk."""
+    Numba's compiled code on disk; `profile` adds timing marks (`loops.profile`)."""
 
     math: str = "vector"
     optimize: bool = True
     verify: bool = False
     cache: bool = True
+    profile: bool = False
 
 
 def cache_dir():
@@ -59,7 +61,7 @@ def _toolchain():
     import llvmlite
     import numba
     sources = hashlib.sha256()
-    for module in (runtime, vecmath):  # vecmath's kernels are inlined into compiled callers
+    for module in (runtime, vecmath, clock):  # vecmath's kernels and the clock are inlined into callers
         with open(module.__file__, "rb") as f:
             sources.update(f.read())
     return (f"numba {numba.__version__} llvmlite {llvmlite.__version__} numpy {np.__version__} "
@@ -93,9 +95,11 @@ def load_source(source, key):
     return module
 
 
-def loop_stages(graph, name="fn", options=Options()):
-    """The loop-IR stages of `graph`: [(stage name, function), ...]."""
-    return compile_loops(graph, name, math=options.math, optimize=options.optimize, check=options.verify)
+def loop_stages(graph, name="fn", options=Options(), timings=None):
+    """The loop-IR stages of `graph`: [(stage name, function), ...]; `timings` (a dict)
+    gets the seconds of each."""
+    return compile_loops(graph, name, math=options.math, optimize=options.optimize, check=options.verify,
+                         profile=options.profile, timings=timings)
 
 
 def render_function(graph, name="fn", options=Options()):
@@ -109,25 +113,57 @@ class Kernel:
     def __init__(self, graph, backend, options=Options()):
         self.graph = graph
         self.backend = backend
-        self.loops = loop_stages(graph, "fn", options)
+        self.timings = {}  # stage -> seconds: lowering, each loop pass, printing, loading
+        self.loops = loop_stages(graph, "fn", options, self.timings)
+        start = time.perf_counter()
         self.source = print_function(self.loops[-1][1])
+        self.timings["print"] = time.perf_counter() - start
         key = cache_key(self.source, backend)
+        start = time.perf_counter()
         module = load_source(self.source, key)
+        self.timings["load"] = time.perf_counter() - start
         if backend != "NUMBA":
             self.fn = module.fn
+            self.run = self._run_py
             return
         if (key, options.cache) not in _DISPATCHERS:
             import numba
-            _DISPATCHERS[key, options.cache] = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+            dispatcher = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+            _DISPATCHERS[key, options.cache] = _quiet_compiles(dispatcher)
         self.fn = _DISPATCHERS[key, options.cache]
+        self.run = self.fn  # what a call runs: the dispatcher itself, nothing around it
 
     def __call__(self, *values):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=_numba_performance_warning())
-            if self.backend == "PY":
-                with np.errstate(all="ignore"):
-                    return self.fn(*values)
+        return self.run(*values)
+
+    @property
+    def numba_seconds(self):
+        """The seconds Numba has spent compiling this code in this process (0 in PY)."""
+        return getattr(self.fn, "loopc_compile_seconds", 0.0)
+
+    def _run_py(self, *values):
+        with np.errstate(all="ignore"):
             return self.fn(*values)
+
+
+def _quiet_compiles(dispatcher):
+    """`dispatcher`, silent about Numba's performance warnings (np.dot of a
+    non-contiguous array), which come while it compiles, so that a call costs no
+    warning filter; its compiles' seconds add up in `loopc_compile_seconds`. Numba's
+    dispatcher compiles for new argument types through its attribute `_compile_for_args`."""
+    compile_for_args = dispatcher._compile_for_args
+    dispatcher.loopc_compile_seconds = 0.0
+
+    def quiet(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=_numba_performance_warning())
+                return compile_for_args(*args, **kwargs)
+        finally:
+            dispatcher.loopc_compile_seconds += time.perf_counter() - start
+    dispatcher._compile_for_args = quiet
+    return dispatcher
 
 
 def _numba_performance_warning():

@@ -23,6 +23,8 @@ from loopc.runtime import (draw_random, copy_rng, print_value, LoopcIndexError, 
 
 # The plain-Python kernels; in jitted code a call of one is the compiled kernel.
 VECTOR_MATH_IMPORT = "from loopc.runtime.vecmath import {names}\n"
+# The clock of the timing marks, imported only by a profiled function's module.
+PROFILE_IMPORT = "from loopc.runtime.clock import profile_clock\n"
 
 SCALAR = {
     "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "true_div": "({0} / {1})",
@@ -87,6 +89,7 @@ CALLS = {
     "draw_random": lambda a, p: f"draw_random({', '.join(a)})",
     "copy_rng": lambda a, p: f"copy_rng({a[0]})",
     "print_value": lambda a, p: f"print_value({', '.join(a)})",
+    "profile_clock": lambda a, p: f"profile_clock({a[0]})",
 }
 
 
@@ -195,6 +198,8 @@ def print_function(fn):
     kernels = sorted(set(re.findall(r"\bvm_\w+(?=\()", text)))
     if kernels:
         lines.append(VECTOR_MATH_IMPORT.format(names=", ".join(f"py_{k[3:]} as {k}" for k in kernels)))
+    if re.search(r"\bprofile_clock\(", text):
+        lines.append(PROFILE_IMPORT)
     for cname, data in fn.constants:
         if not re.search(rf"\b{cname}\b", text):
             continue  # every use was inlined as a literal

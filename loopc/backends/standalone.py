@@ -23,6 +23,7 @@ call that fails leaves every state as it was.
 """
 import ast
 import base64
+import dataclasses
 import inspect
 import io
 import keyword
@@ -227,7 +228,8 @@ def _shared_names(functions):
 
 def _kernel_source(name, fn):
     """The kernel's source without its loopc imports, its globals prefixed; and the names it imported."""
-    source = render_function(fn.graph, f"_{name}_fn", fn.options)
+    options = dataclasses.replace(fn.options, profile=False)  # a standalone module has no profiler
+    source = render_function(fn.graph, f"_{name}_fn", options)
     tree = ast.parse(source)
     drop, imported, globals_ = set(), set(), set()
     for stmt in tree.body:

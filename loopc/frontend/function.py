@@ -1,15 +1,23 @@
 """`loopc.function`: compile a graph and call it with NumPy values.
 
 A call checks and converts its inputs, runs the compiled kernel on them and on
-the current values of the shared variables (random states as per-call copies,
-in a random-state table of the call's own: `loopc.runtime.rng_slots`), and only
-when everything succeeded writes all the updates at once.
+the current values of the shared variables, and only when everything succeeded
+writes all the updates at once. Random draws advance the shared variables' own
+states, in a random-state table of the call's own (`loopc.runtime.rng_slots`),
+after a snapshot of each (`loopc.runtime.snapshot`): a call that fails puts
+every state back, one that succeeds puts back each state that is not its
+variable's update. What does not change from call to call (the input checks,
+where the 0-d values and the states are among the arguments) is worked out
+once, when the function is made, so that a call costs a few microseconds more
+than the kernel itself.
 
 The configuration is read here, when the function is made: the pass pipeline
 and the backends get its values as arguments (`verify`, `print_stages`,
 `backends.Options`).
 """
 import copy
+import dataclasses
+import time
 import warnings
 
 import numpy as np
@@ -21,7 +29,11 @@ from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clo
 from ..ir.interpret import evaluate
 from ..ir.ops import RandomOp
 from ..ir.printer import format_graph
+from ..ir.types import NUMPY_DTYPES
 from ..loops.ir import format_function
+from ..loops.profile import regions as loop_regions
+from ..runtime import snapshot
+from .profiling import FunctionProfile, print_at_exit, wants_profile, where_made
 from .tensor import as_tensor_variable, cast
 
 
@@ -103,7 +115,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         update_pairs = [(sh, v) for (sh, _), v in zip(update_pairs, values)]
     _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
     mode_name = resolve_mode(mode)
-    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name)
+    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name, profile)
 
 
 def _updates(updates):
@@ -203,7 +215,9 @@ def _compile_options():
 class Function:
     """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
 
-    def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name):
+    def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name,
+                 profile=False):
+        started = time.perf_counter()
         self.inputs, self.outputs, self.single = inputs, outputs, single
         self.updates = updates
         self.name = name
@@ -212,12 +226,49 @@ class Function:
         values = outputs + [v for _, v in updates]
         self.shared = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
         graph = Graph(inputs + self.shared, values)
-        self.options = _compile_options()
+        profiled = bool(profile) or config.profile or wants_profile(values)
+        self.options = dataclasses.replace(_compile_options(), profile=profiled)
+        pass_times = {}
         self.stages = passes.run_pipeline(graph, enabled=self.options.optimize, verify=config.verify,
-                                          print_stages=config.print_stages)
+                                          print_stages=config.print_stages, timings=pass_times)
         self.graph = self.stages[-1][1]
         self._monitor = mode if mode_name == "MONITOR" else None
         self.kernels = self._compile(mode_name)
+        self.profile = None  # a FunctionProfile when profiled (profile=True, LOOPC_FLAGS=profile=1)
+        if profiled:
+            self.profile = self._make_profile(profile, pass_times, time.perf_counter() - started)
+        self._prepare_calls()
+
+    def _make_profile(self, profile, pass_times, seconds):
+        """The FunctionProfile: its regions (of the profiled backend's code, or the
+        reference's nodes) and the compile time of every stage so far."""
+        message = profile if isinstance(profile, str) else (self.name or where_made())
+        backend = "NUMBA" if self.mode == "DEBUG" else self.mode
+        kernel = self.kernels.get(backend)
+        if kernel is not None:
+            names = [name for name, _ in kernel.loops]
+            found = loop_regions(kernel.loops[names.index("profile") - 1][1]) if "profile" in names else []
+            labels, scans = [r.label for r in found], [r.scan for r in found]
+        elif self.mode == "REFERENCE":
+            labels = [_node_label(node) for node in self.graph.nodes]
+            scans = [None] * len(labels)
+        else:
+            labels, scans = [], []
+        result = FunctionProfile(message, self.mode, labels, scans)
+        result.backend = backend
+        result.compile_stages = [("graph passes", list(pass_times.items()))]
+        if kernel is not None:
+            times = kernel.timings
+            loop_passes = [name for name, _ in kernel.loops[1:]]
+            result.compile_stages += [("lowering", [("lower", times["lower"])]),
+                                      ("loop passes", [(name, times[name]) for name in loop_passes]),
+                                      ("printing", [("print", times["print"])]),
+                                      ("loading", [("load", times["load"])])]
+            result.numba_seconds = lambda: kernel.numba_seconds
+        result.compile_seconds = seconds
+        if config.profile:
+            print_at_exit(result)
+        return result
 
     def _compile(self, mode_name):
         from ..backends import compile_graph
@@ -264,23 +315,53 @@ class Function:
         return [n for n, _ in self.stages] + [n for n, _ in self.loop_stages()] + ["loops"]
 
     # -- calling ------------------------------------------------------------------
+    def _prepare_calls(self):
+        """What every call needs and can be worked out once: the input checks, where the
+        0-d values and the random states are among the kernel's arguments and results,
+        and where each state's update is."""
+        self._checks = [var.type.checker(f"input {i} ({var.name})" if var.name else f"input {i}",
+                                         self.allow_input_downcast) for i, var in enumerate(self.inputs)]
+        params = self.inputs + self.shared
+        self._scalar_args = [i for i, var in enumerate(params) if not is_rng(var) and var.ndim == 0]
+        self._rng_args = [i for i, var in enumerate(params) if is_rng(var)]
+        self._rng_results = [i for i, var in enumerate(self.graph.outputs) if is_rng(var)]
+        update_at = {id(sv): len(self.outputs) + k for k, (sv, _) in enumerate(self.updates)}
+        self._rng_update_at = [update_at.get(id(params[i])) for i in self._rng_args]
+        # a result may be one of these arrays (or a view of one; in REFERENCE a 0-d one too):
+        # the caller gets a copy
+        self._array_args = [i for i, var in enumerate(params) if not is_rng(var)]
+        self._out_dtypes = [NUMPY_DTYPES[var.dtype] for var in self.outputs]
+        self._update_plan = [(sv, is_rng(sv), None if is_rng(sv) else NUMPY_DTYPES[sv.dtype])
+                             for sv, _ in self.updates]
+
     def __call__(self, *args, **kwargs):
+        if self.profile is not None:
+            return self.profile.call(self._call, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         values = self._input_values(args, kwargs)
-        if self.mode == "DEBUG":
-            results = self._run("PY", values)
-            self._compare(results, self._run("NUMBA", values))
+        shared_values = [sv.container[0] for sv in self.shared]
+        if self.mode == "DEBUG":  # both backends draw from copies: the states move only once both agree
+            results = self._run("PY", values, shared_values, copies=True)
+            self._compare(results, self._run("NUMBA", values, shared_values, copies=True))
         else:
-            results = self._run(self.mode, values)
-        outs, new_values = results[:len(self.outputs)], results[len(self.outputs):]
-        arrays = [a for a in values + [sv.container[0] for sv in self.shared] if isinstance(a, np.ndarray)]
-        outs = [_fresh(o, var.dtype, arrays) for o, var in zip(outs, self.outputs)]
-        for (shared, _), value in zip(self.updates, new_values):
-            shared.container[0] = value if is_rng(shared) else _fresh(value, shared.dtype, arrays)
-        if self.single:
-            return outs[0]
-        return outs
+            results = self._run(self.mode, values, shared_values)
+        given = values + shared_values
+        arrays = [given[i] for i in self._array_args]
+        outs = [_fresh(o, dtype, arrays) for o, dtype in zip(results, self._out_dtypes)]
+        if self._update_plan:
+            for (shared, rng, dtype), value in zip(self._update_plan, results[len(self.outputs):]):
+                shared.container[0] = value if rng else _fresh(value, dtype, arrays)
+        return outs[0] if self.single else outs
 
     def _input_values(self, args, kwargs):
+        if kwargs or len(args) != len(self.inputs):
+            args = self._bind(args, kwargs)
+        return [check(arg) for check, arg in zip(self._checks, args)]
+
+    def _bind(self, args, kwargs):
+        """The positional and keyword inputs as one list, or a clear error."""
         if len(args) > len(self.inputs):
             raise LoopcTypeError("function%s expects %d inputs (%s), got %d", _fname(self.name),
                                  len(self.inputs), ", ".join(map(str, self.inputs)), len(args))
@@ -293,25 +374,61 @@ class Function:
             args.append(kwargs.pop(var.name))
         if kwargs:
             raise LoopcTypeError("function%s got unknown keyword inputs %s", _fname(self.name), sorted(kwargs))
-        values = []
-        for i, (var, arg) in enumerate(zip(self.inputs, args)):
-            label = f"input {i} ({var.name})" if var.name else f"input {i}"
-            values.append(var.type.filter(arg, label, self.allow_input_downcast))
-        return values
+        return args
 
-    def _run(self, mode, values):
-        """Outputs then update values, random states included; shared variables untouched."""
-        shared_values = [copy.deepcopy(sv.container[0]) if is_rng(sv) else sv.container[0] for sv in self.shared]
-        if mode in ("MONITOR", "REFERENCE"):
-            graph_values = values + shared_values
-            return evaluate(self.graph, graph_values, monitor=self._monitor_hook())
-        rngs = [v for v in shared_values if isinstance(v, np.random.RandomState)]
-        slots = iter(range(len(rngs)))
-        args = values + [next(slots) if isinstance(v, np.random.RandomState) else v for v in shared_values]
-        args = [a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in args]  # 0-d: a scalar
-        with runtime.rng_slots(rngs) as table:  # copies made during the call are appended
-            results = self.kernels[mode](*args)
-        return [table[r] if is_rng(var) else r for var, r in zip(self.graph.outputs, results)]
+    def _run(self, mode, values, shared_values, copies=False):
+        """Outputs then update values, random states included; no shared variable is assigned.
+
+        The draws advance the shared variables' own random states (copies of them with
+        `copies`): a call that fails puts every state back as it found it, one that
+        succeeds every state that is not its variable's update (`_settle`)."""
+        if mode in ("MONITOR", "REFERENCE"):  # the reference's draws copy the states they are given
+            return self._evaluate(values + shared_values)
+        args = values + shared_values
+        for i in self._scalar_args:
+            args[i] = args[i][()]  # 0-d: a scalar
+        kernel = self.kernels[mode]
+        kernel = getattr(kernel, "run", kernel)  # a Kernel's own callable: no wrapper around a call
+        if self.profile is not None:  # the profiled code takes the array its marks add to
+            profiled = mode == self.profile.backend
+            args.append(self.profile.record if profiled else self.profile.scratch)
+            kernel = self.profile.timed(kernel) if profiled else kernel
+        if not self._rng_args:
+            return list(kernel(*args))
+        states = [args[i] for i in self._rng_args]
+        states = [copy.deepcopy(s) for s in states] if copies else _distinct(states)
+        snapshots = [] if copies else [snapshot.save(s) for s in states]
+        for slot, i in enumerate(self._rng_args):
+            args[i] = slot
+        try:
+            with runtime.rng_slots(states) as table:  # copies made during the call are appended
+                results = list(kernel(*args))
+        except BaseException:
+            for state, saved in zip(states, snapshots):
+                snapshot.restore(state, saved)
+            raise
+        for i in self._rng_results:
+            results[i] = table[results[i]]
+        if snapshots:
+            self._settle(states, snapshots, results)
+        return results
+
+    def _settle(self, states, snapshots, results):
+        """After a call that succeeded: a state that advanced but is not the update of its
+        own shared variable goes back (a result that is that state gets a copy first)."""
+        for state, saved, at in zip(states, snapshots, self._rng_update_at):
+            if at is not None and results[at] is state:
+                continue
+            for i in self._rng_results:
+                if results[i] is state:
+                    results[i] = copy.deepcopy(state)
+            snapshot.restore(state, saved)
+
+    def _evaluate(self, values):
+        if self.profile is None or self.mode != "REFERENCE":
+            return evaluate(self.graph, values, monitor=self._monitor_hook())
+        hook = self.profile.node_hook()
+        return self.profile.timed(lambda: evaluate(self.graph, values, monitor=hook))()
 
     def _monitor_hook(self):
         return None if self._monitor is None else _Monitor(self._monitor)
@@ -328,11 +445,33 @@ class Function:
                 raise DebugModeError("DEBUG mode: PY and NUMBA disagree on %s:\nPY:    %r\nNUMBA: %r", var, a, b)
 
 
+def _node_label(node):
+    """A node in a REFERENCE profile: `dot -> v`, `scan 'name' -> f64[?,?]`."""
+    label = getattr(node.op, "label", None)
+    head = f"{node.op.name} {label!r}" if isinstance(label, str) else node.op.name
+    return f"{head} -> {', '.join(v.name or str(v.type) for v in node.outputs)}"
+
+
+def _distinct(states):
+    """`states`, with a copy for each second holder of one state object (two shared
+    variables given the same RandomState draw independently)."""
+    seen, result = set(), []
+    for state in states:
+        if id(state) in seen:
+            state = copy.deepcopy(state)
+        seen.add(id(state))
+        result.append(state)
+    return result
+
+
 def _fresh(value, dtype, inputs):
-    """An output array the caller owns: right dtype, 0-d as an array, never aliasing an input."""
+    """An output array the caller owns: of `dtype` (a NumPy dtype), 0-d as an array, never
+    aliasing one of `inputs`."""
     array = np.asarray(value)
-    if array.dtype.name != dtype:
+    if array.dtype != dtype:
         return array.astype(dtype)
-    if any(np.may_share_memory(array, a) for a in inputs):
-        return array.copy()
+    if array is value:  # an array from the kernel (a scalar made a new one)
+        for a in inputs:
+            if np.may_share_memory(array, a):
+                return array.copy()
     return array

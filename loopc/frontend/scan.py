@@ -64,7 +64,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
               state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs),
               n_shared=len(outer["shared"]), n_non_sequences=len(outer["non_sequences"]),
               has_until=stop is not None, go_backwards=bool(go_backwards),
-              truncate_gradient=int(truncate_gradient), label=name)
+              truncate_gradient=int(truncate_gradient), label=name, profile=_profile_name(profile, name))
     node = op.make_node(n, *[x for x, _ in seqs], *[init for init, _ in states], *outer["shared"],
                         *outer["non_sequences"])
     compute_test_values(node)
@@ -75,6 +75,13 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     if len(outputs) == 1 and not return_list:
         return outputs[0], new_updates
     return outputs, new_updates
+
+
+def _profile_name(profile, name):
+    """Theano's scan(profile=...): True profiles the scan under its name, a string under that string."""
+    if not profile:
+        return None
+    return profile if isinstance(profile, str) else (name or "scan")
 
 
 def map(fn, sequences, non_sequences=None, truncate_gradient=-1, go_backwards=False, mode=None, name=None):

@@ -15,6 +15,7 @@ of name -> function that `loopc.frontend.variable` fills once, when loopc is
 imported. So every variable has the surface, whoever made it (the user, an op,
 a rewrite, grad), and the IR imports nothing above itself.
 """
+import copy
 import dataclasses
 import itertools
 from dataclasses import dataclass
@@ -165,15 +166,20 @@ class SharedVariable(Variable):
         self.default_update = None
 
     def get_value(self, borrow=False, return_internal_type=False):
+        """The value; a copy unless `borrow` (calls advance a random state in place)."""
         value = self.container[0]
-        if borrow or isinstance(value, np.random.RandomState):
+        if borrow:
             return value
+        if isinstance(value, np.random.RandomState):
+            return copy.deepcopy(value)
         return np.array(value, copy=True)
 
     def set_value(self, value, borrow=False):
         value = self.type.filter(value, f"shared variable {self.name or ''}".rstrip(), allow_downcast=True)
         if not borrow and isinstance(value, np.ndarray):
             value = value.copy()
+        elif not borrow and isinstance(value, np.random.RandomState):
+            value = copy.deepcopy(value)
         self.container[0] = value
 
     @property

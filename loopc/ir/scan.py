@@ -89,6 +89,7 @@ class Scan(Op):
     truncate_gradient: int = -1
     label: str = None
     keep: tuple = None     # rows kept per state then per output, None for all; None: all, everywhere
+    profile: str = None    # scan(profile=...): the name its functions' profiles give it; None: not asked
     name = "scan"
 
     # Identity equality: `eq=False` alone would inherit Op's field-wise __eq__ and

@@ -22,6 +22,7 @@ SHORT = {"bool": "i1", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i
          "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64",
          "float32": "f32", "float64": "f64", "complex64": "c64", "complex128": "c128"}
 LONG = {short: long for long, short in SHORT.items()}
+NUMPY_DTYPES = {name: np.dtype(name) for name in DTYPES}  # the dtype objects NumPy gives its arrays
 
 
 # Dtype spellings that name a setting of the frontend ('floatX', as in Theano's
@@ -90,13 +91,26 @@ class TensorType:
         if arr.ndim != self.ndim:
             raise LoopcTypeError("%s expects a %s, got an array of ndim %d (shape %s)",
                                  name, self.describe(), arr.ndim, arr.shape)
-        if arr.dtype.name != self.dtype:
+        if arr.dtype != NUMPY_DTYPES[self.dtype]:  # a byte-swapped array too: Numba takes native ones only
             arr = self._convert(arr, is_array, name, allow_downcast)
         for axis, (flag, length) in enumerate(zip(self.broadcastable, arr.shape)):
             if flag and length != 1:
                 raise ShapeError("%s is broadcastable on axis %d and needs length 1 there, got shape %s",
                                  name, axis, arr.shape)
         return arr
+
+    def checker(self, name, allow_downcast=False):
+        """`filter` as a function of the value alone, for the inputs of every call: an
+        ndarray of this dtype and ndim passes as it is, anything else goes to `filter`."""
+        dtype, ndim, slow = NUMPY_DTYPES[self.dtype], self.ndim, self.filter
+        axes = tuple(axis for axis, flag in enumerate(self.broadcastable) if flag)
+
+        def check(value):
+            if type(value) is np.ndarray and value.dtype == dtype and value.ndim == ndim and (
+                    not axes or all(value.shape[axis] == 1 for axis in axes)):
+                return value
+            return slow(value, name, allow_downcast)
+        return check
 
     def _convert(self, arr, is_array, name, allow_downcast):
         if arr.dtype.kind not in "biufc":
@@ -132,6 +146,9 @@ class RandomStateType:
 
     def describe(self):
         return "random state"
+
+    def checker(self, name, allow_downcast=False):
+        return lambda value: self.filter(value, name, allow_downcast)
 
     def filter(self, value, name, allow_downcast=False):
         if not isinstance(value, np.random.RandomState):

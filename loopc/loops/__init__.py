@@ -4,7 +4,9 @@
 runs them, keeping each stage for `f.dump("loops")` and `loopc dump --stage`.
 Every stage is checked by `verify` when `verify` is asked for.
 """
-from . import block, fold, fuse, hoist, inplace, reuse
+import time
+
+from . import block, fold, fuse, hoist, inplace, profile as profile_pass, reuse
 from .ir import format_function, verify
 from .lower import lower
 
@@ -18,17 +20,24 @@ PIPELINE = [
 ]
 
 
-def compile_loops(graph, name="fn", math="vector", optimize=True, check=False):
-    """[("loops", fn after lowering), (pass name, fn after it), ...]."""
+def compile_loops(graph, name="fn", math="vector", optimize=True, check=False, profile=False, timings=None):
+    """[("lower", fn after lowering), (pass name, fn after it), ...]; `profile` adds the
+    timing marks last (the `profile` stage); `timings`, a dict, gets each stage's seconds."""
+    timings = {} if timings is None else timings
+    start = time.perf_counter()
     fn = lower(graph, name, math)
+    timings["lower"] = time.perf_counter() - start
     if check:
         verify(fn)
     stages = [("lower", fn)]
-    for pass_name, run in (PIPELINE if optimize else []):
+    passes = (PIPELINE if optimize else []) + ([("profile", profile_pass.run)] if profile else [])
+    for pass_name, run in passes:
+        start = time.perf_counter()
         try:
             fn = run(fn)
         except Exception as exc:
             raise RuntimeError(f"loopc loop pass {pass_name!r} failed: {exc}") from exc
+        timings[pass_name] = time.perf_counter() - start
         if check:
             verify(fn)
         stages.append((pass_name, fn))

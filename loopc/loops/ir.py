@@ -187,6 +187,7 @@ class Function:
     constants: tuple = field(default=())  # (name, ndarray) pairs, module-level
     dtypes: tuple = field(default=())  # (name, dtype) of every local holding a tensor value
     shapes: tuple = field(default=())  # (name, shape expressions) of the tensor values lowering knew
+    scans: tuple = field(default=())  # (step loop variable, steps-done local, name or None) of each scan
 
 
 LOOP_KINDS = ("parallel", "reduction", "serial")

@@ -31,6 +31,7 @@ from .ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Function, Host,
                  ShapeOf, Slice, Store, Var, defined_in, names_read, substitute)
 
 RESERVED = set(keyword.kwlist) | {"np", "math", "objmode", "draw_random", "copy_rng", "print_value", "vm"}
+RESERVED |= {"profile_clock"}  # the clock of a profiled function's timing marks
 
 # Scalar functions with a vectorizable kernel (`config.math = 'vector'`); computed in float64.
 VECTOR_MATH = ("tanh", "exp", "log", "log1p", "expm1", "sigmoid", "softplus")
@@ -49,7 +50,7 @@ def lower(graph, name="fn", math="vector"):
     returns = tuple(lw.value(v) for v in graph.outputs)
     dtypes = tuple((lw.names[v], v.dtype) for v in lw.names if not is_rng(v))
     shapes = tuple((lw.names[v], shape) for v, shape in lw.shapes.items() if v in lw.names)
-    return Function(name, params, tuple(lw.block), returns, tuple(lw.constants), dtypes, shapes)
+    return Function(name, params, tuple(lw.block), returns, tuple(lw.constants), dtypes, shapes, tuple(lw.scans))
 
 
 class Lowerer:
@@ -64,6 +65,7 @@ class Lowerer:
         self.shapes = {}  # value -> tuple of shape expressions
         self.consumed = set()  # values some node or graph output reads
         self.readers = {}  # value -> how many nodes and graph outputs read it
+        self.scans = []  # (step loop variable, steps-done local, profile name or label) of each scan
 
     # -- names and values -------------------------------------------------------
     def name(self, var):
@@ -779,6 +781,7 @@ class ScanLowering:
             lw.bind(var, lw.name(outer_var), tuple(lw.shape(outer_var, a) for a in range(outer_var.ndim)))
         done, t = lw.fresh("n_done"), lw.fresh("t")
         lw.emit(Let(done, n))
+        lw.scans.append((t, done, self.op.profile or self.op.label))
         body = []
         with lw.into(body):
             self.bind_taps(Var(t), seqs, bufs)

@@ -7,6 +7,7 @@ in any error. Layer 2: imports `loopc.errors` and `loopc.ir` only.
 """
 import os
 import sys
+import time
 
 from ..errors import LoopcError
 from ..ir.graph import verify as verify_graph
@@ -22,16 +23,20 @@ PIPELINE = [
 ]
 
 
-def run_pipeline(graph, enabled=True, verify=False, print_stages=False):
+def run_pipeline(graph, enabled=True, verify=False, print_stages=False, timings=None):
     """[("input", graph), (pass name, graph after it), ...]; `verify` checks the graph
     after every pass; `print_stages` prints every stage to stderr, as does
-    LOOPC_PRINT_AFTER=name,... for the stages it names."""
+    LOOPC_PRINT_AFTER=name,... for the stages it names; `timings`, a dict, gets each
+    pass's seconds (its verification aside)."""
     stages = [("input", graph)]
     show = _stages_to_print(print_stages)
     _maybe_print("input", graph, show)
     for name, run in (PIPELINE if enabled else []):
         try:
+            start = time.perf_counter()
             graph = run(graph)
+            if timings is not None:
+                timings[name] = time.perf_counter() - start
             if verify:
                 verify_graph(graph)
         except LoopcError:

@@ -6,10 +6,10 @@ use `draw` and `format_print` and `import loopc` stays free of Numba.
 
 Random draws and printing run in Numba's object mode (`objmode` blocks): they
 reach Python objects here. Generated code refers to random states by slot
-number: an index into the random-state table of the call that is running, so a
-call that fails leaves the users' states untouched. A draw advances its slot in
-place; a state that two nodes read is copied to a new slot first (`copy_rng`),
-so every reader sees the state it was given.
+number: an index into the random-state table of the call that is running (the
+caller puts the states back when a call fails: `loopc.runtime.snapshot`). A
+draw advances its slot in place; a state that two nodes read is copied to a new
+slot first (`copy_rng`), so every reader sees the state it was given.
 
 The table belongs to the call, never to the module: `rng_slots(states)` makes a
 new table for the duration of one call and keeps it in thread-local storage.
