@@ -439,7 +439,8 @@ def _sort_rule(node, grads):
     lengths = [_length(g_lines, a) for a in range(x.ndim)]
     lines = functools.reduce(E.mul, lengths[:-1])
     first = E.mul(_apply(ARange("int64"), _constant(0, "int64"), lines, _constant(1, "int64")), lengths[-1])
-    first = _apply(Reshape(x.ndim), first, _apply(MakeVector("int64"), *lengths[:-1], _constant(1, "int64")))
+    first = _apply(Reshape(x.ndim - 1), first, _apply(MakeVector("int64"), *lengths[:-1]))
+    first = _apply(DimShuffle(tuple(range(x.ndim - 1)) + ("x",)), first)
     flat = _apply(Reshape(1), E.add(where, first), _constant(-1, "int64", 1))
     size = E.mul(lines, lengths[-1])
     scattered = _apply(AdvancedIncSubtensor1(True), _apply(Alloc(), _constant(0, gz.dtype), size),

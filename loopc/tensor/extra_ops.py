@@ -3,6 +3,7 @@ from ..errors import LoopcTypeError
 from ..frontend import tensor as T
 from ..frontend.tensor import cumprod, cumsum, diff, repeat, squeeze  # noqa: F401  (re-exported)
 from ..ir.types import is_int
+from .nnet import class_index
 
 __all__ = ["cumsum", "cumprod", "repeat", "diff", "squeeze", "to_one_hot"]
 
@@ -15,7 +16,5 @@ def to_one_hot(y, nb_class, dtype=None):
         raise LoopcTypeError("to_one_hot: y must be an integer vector, got %s", y.type.describe())
     rows = T.shape(y)[0]
     hot = T.zeros((rows, nb_class), dtype=dtype)
-    classes = T.arange(nb_class)
-    classes.name = "classes"
-    at = T.add(T.mul(T.arange(rows), nb_class), classes[y])
+    at = T.add(T.mul(T.arange(rows), nb_class), class_index(nb_class, y))
     return T.reshape(T.set_subtensor(T.flatten(hot)[at], 1), (rows, nb_class))

@@ -5,6 +5,8 @@ and `theano.tensor.nnet.sigm` (the sigmoids); both names lead here too.
 """
 import sys
 
+import numpy as np
+
 from ..errors import LoopcTypeError
 from ..frontend import tensor as T
 from ..frontend.tensor import sigmoid, softplus  # noqa: F401  (re-exported)
@@ -87,7 +89,14 @@ def pick_columns(matrix, columns):
     """`matrix[i, columns[i]]` for every row i, as a vector; a column index out of
     range is an index error (negative ones count from the end)."""
     rows, n_classes = T.shape(matrix)[0], T.shape(matrix)[1]
-    classes = T.arange(n_classes)
-    classes.name = "classes"
-    at = T.add(T.mul(T.arange(rows), n_classes), classes[columns])  # checks every index, 0 <= at < size
+    at = T.add(T.mul(T.arange(rows), n_classes), class_index(n_classes, columns))
     return T.flatten(matrix)[at]
+
+
+def class_index(n_classes, y):
+    """The class indices `y` checked against `n_classes` (an index error names them
+    "classes"), negative ones counted from the end: `arange(n_classes)[y]`."""
+    n = T._static_int(n_classes)
+    classes = T.constant(np.arange(n), name="classes") if n is not None else T.arange(n_classes)
+    classes.name = "classes"
+    return classes[y]
