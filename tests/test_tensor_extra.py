@@ -154,6 +154,18 @@ def test_dtypes():
     assert T.flatten(T.tensor3(), ndim=2).ndim == 2 and T.matrix().ravel().ndim == 1
 
 
+def test_stacks_and_iround():
+    a, b = T.matrix("a"), T.matrix("b")
+    x, y = RNG.uniform(-2, 2, (2, 3)), RNG.uniform(-2, 2, (2, 3))
+    np.testing.assert_array_equal(T.horizontal_stack(a, b).eval({a: x, b: y}), np.hstack([x, y]))
+    np.testing.assert_array_equal(T.vertical_stack(a, b, a).eval({a: x, b: y}), np.vstack([x, y, x]))
+    np.testing.assert_array_equal(T.join(1, a, b).eval({a: x, b: y}), np.concatenate([x, y], axis=1))
+    np.testing.assert_array_equal(T.stack([a, b], axis=2).eval({a: x, b: y}), np.stack([x, y], axis=2))
+    r = T.iround(a)
+    assert r.dtype == "int64"
+    np.testing.assert_array_equal(r.eval({a: np.array([[0.5, 1.5, -2.5]])}), [[0, 2, -2]])
+
+
 # -- random draws -----------------------------------------------------------------------------
 
 def test_draws_without_size_take_the_shape_of_their_parameters(any_mode):

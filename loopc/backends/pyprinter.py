@@ -85,7 +85,8 @@ CALLS = {
     "arange": lambda a, p: f"np.arange({a[0]}, {a[1]}, {a[2]}).astype({np_dtype(p[0])})",
     "eye": lambda a, p: f"np.eye({a[0]}, {a[1]}, {a[2]}, {np_dtype(p[0])})",
     "take": lambda a, p: f"{a[0]}[{a[1]}]",
-    "sort": lambda a, p: f"np.sort({a[0]})",
+    # the values in the order of a stable argsort: the same result in every mode, -0.0 and 0.0 included
+    "sort": lambda a, p: f"{a[0]}[np.argsort({a[0]}, kind='mergesort')]",
     "argsort": lambda a, p: f"np.argsort({a[0]}, kind='mergesort')",
     "draw_random": lambda a, p: f"draw_random({', '.join(a)})",
     "copy_rng": lambda a, p: f"copy_rng({a[0]})",

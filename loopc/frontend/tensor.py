@@ -947,6 +947,21 @@ def tile(x, reps, ndim=None):
     return _reshape_entries(copies, merged)
 
 
+def horizontal_stack(*tensors):
+    """Theano's horizontal_stack: matrices side by side (`concatenate(tensors, axis=1)`)."""
+    return concatenate(tensors, axis=1)
+
+
+def vertical_stack(*tensors):
+    """Theano's vertical_stack: matrices one above the other (`concatenate(tensors, axis=0)`)."""
+    return concatenate(tensors, axis=0)
+
+
+def iround(x, mode="half_to_even"):
+    """`round(x, mode)` as int64 (Theano's iround)."""
+    return cast(round(x, mode), "int64")
+
+
 # -- creation -------------------------------------------------------------------
 
 def alloc(value, *shape):
@@ -1234,4 +1249,5 @@ __all__ = [
     "getitem", "inc_subtensor", "set_subtensor",
     # along one axis, and built from the ops above
     "cumsum", "cumprod", "sort", "argsort", "repeat", "diff", "squeeze", "ravel", "diagonal", "diag", "tile",
+    "horizontal_stack", "vertical_stack", "iround",
 ]

@@ -594,8 +594,8 @@ def lower_cumulative(lw, node):
 
 @rule("sort", "argsort")
 def lower_sort(lw, node):
-    """NumPy's sort of each line along the axis (a vector in one call), copied into the
-    result element by element."""
+    """NumPy's stable argsort of each line along the axis (a vector in one call; sort
+    takes the values in that order), copied into the result element by element."""
     (var,), out = node.inputs, node.outputs[0]
     axis, fn = node.op.axis, node.op.kind
     shape = tuple(lw.shape(var, a) for a in range(var.ndim))
@@ -608,9 +608,10 @@ def lower_sort(lw, node):
     rest = shape[:axis] + shape[axis + 1:]
     idx, wrap = lw.nest(rest, "parallel")
     outer, inner = idx[:axis], idx[axis:]
-    line, k = lw.fresh("line"), lw.fresh("k")
+    view, line, k = lw.fresh("view"), lw.fresh("line"), lw.fresh("k")
     copy = Loop(k, shape[axis], "parallel", (Store(name, axis_index(outer, Var(k), inner), Load(line, (Var(k),))),))
-    lw.emit_all(wrap([Let(line, Call(fn, (Load(x, axis_index(outer, Slice(), inner)),))), copy]))
+    lw.emit_all(wrap([Let(view, Load(x, axis_index(outer, Slice(), inner))), Let(line, Call(fn, (Var(view),))),
+                      copy]))
 
 
 @rule("repeat")
