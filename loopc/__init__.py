@@ -8,7 +8,7 @@ typed graph IR (`loopc.ir`), optimized by passes (`loopc.passes`), rendered as
 Python source and JIT-compiled by Numba (`loopc.backends`).
 """
 from . import tensor  # noqa: F401  (also makes `loopc.tensor` an attribute)
-from . import compile, gradient, printing, scan_module, sandbox  # noqa: F401
+from . import compile, gradient, printing, scalar, scan_module, sandbox  # noqa: F401
 from .config import config  # noqa: F401
 from .frontend.function import Mode, MonitorMode, function  # noqa: F401
 from .frontend.scan import foldl, foldr, map, reduce, scan, until  # noqa: F401

@@ -39,6 +39,7 @@ from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, 
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange,
                      Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce, Reshape, Shape, ShapeI,
                      Subtensor)
+from .ir.ops import CumOp, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
 __all__ = ["grad", "jacobian", "hessian", "verify_grad", "GRAD", "CONNECTED", "ZERO",
@@ -179,7 +180,7 @@ GRAD = {}
 # differentiably (Theano's connection_pattern); absent: all of them.
 CONNECTED = {
     "shape": 0, "shape_i": 0, "arange": 0, "eye": 0,
-    "subtensor": 1, "take": 1, "alloc": 1, "reshape": 1,
+    "subtensor": 1, "take": 1, "alloc": 1, "reshape": 1, "repeat": 1,
     "inc_subtensor": 2, "set_subtensor": 2, "inc_take": 2, "set_take": 2,
     **{f"random_{dist}": 0 for dist in RANDOM_DISTS},
 }
@@ -252,6 +253,9 @@ GRAD.update({
     "sigmoid": _unary(lambda x, z, gz: E.mul(E.mul(gz, z), E.sub(1.0, z))),
     "softplus": _unary(lambda x, z, gz: E.mul(gz, E.sigmoid(x))),
     "erf": _unary(lambda x, z, gz: E.mul(E.mul(gz, TWO_OVER_SQRT_PI), E.exp(E.neg(E.sqr(x))))),
+    # Theano's: at x == 0 the derivative of x log x is -inf, that of x log y in x is log y
+    "xlogx": _unary(lambda x, z, gz: E.mul(gz, E.add(E.log(x), 1.0))),
+    "xlogy0": _binary(lambda x, y, z, gz: (E.mul(gz, E.log(y)), E.true_div(E.mul(gz, x), y))),
     # rounding, comparison and logic: piecewise constant
     **{name: _zero_rule for name in ("floor", "ceil", "trunc", "round", "eq", "neq", "lt", "le", "gt",
                                       "ge", "and", "or", "xor", "invert", "isnan", "isinf")},
@@ -393,6 +397,71 @@ def _inc_take_rule(node, grads):
 GRAD.update({"subtensor": _subtensor_rule, "inc_subtensor": _inc_subtensor_rule,
              "set_subtensor": _inc_subtensor_rule, "take": _take_rule, "inc_take": _inc_take_rule,
              "set_take": _inc_take_rule})
+
+
+# -- along one axis ------------------------------------------------------------------------
+
+def _reverse(x, axis):
+    """`x` reversed along `axis` (a view: `x[:, ::-1]`)."""
+    idx_list = (("s", False, False, False),) * axis + (("s", False, False, True),)
+    return _apply(Subtensor(idx_list), x, _constant(-1, "int64"))
+
+
+def _to_front(x, axis):
+    """`x` with `axis` moved first, and the order that moves it back."""
+    order = (axis,) + tuple(a for a in range(x.ndim) if a != axis)
+    back = tuple(order.index(a) for a in range(x.ndim))
+    return _apply(DimShuffle(order), x), back
+
+
+def _cumsum_rule(node, grads):
+    """Element i of x reaches every z[j] with j >= i: a cumsum from the end."""
+    axis = node.op.axis
+    return [_reverse(_apply(CumOp("cumsum", axis), _reverse(grads[0], axis)), axis)]
+
+
+def _cumprod_rule(node, grads):
+    """Theano's rule, cumsum(z * gz from the end) / x: a zero in x gives inf or NaN."""
+    (x,), z, axis = node.inputs, node.outputs[0], node.op.axis
+    tail = _reverse(_apply(CumOp("cumsum", axis), _reverse(E.mul(z, grads[0]), axis)), axis)
+    return [E.true_div(tail, x)]
+
+
+def _sort_rule(node, grads):
+    """Each element of the sorted lines goes back to where argsort took it from."""
+    (x,), axis, gz = node.inputs, node.op.axis, grads[0]
+    where = _apply(Sort("argsort", axis), x)
+    if x.ndim == 1:
+        return [_apply(AdvancedIncSubtensor1(True), _zeros_like(x, gz.dtype), gz, where)]
+    # lines along the last axis, numbered in C order: element k of line m sits at m * n + k
+    order = tuple(a for a in range(x.ndim) if a != axis) + (axis,)
+    g_lines, where = _apply(DimShuffle(order), gz), _apply(DimShuffle(order), where)
+    lengths = [_length(g_lines, a) for a in range(x.ndim)]
+    lines = functools.reduce(E.mul, lengths[:-1])
+    first = E.mul(_apply(ARange("int64"), _constant(0, "int64"), lines, _constant(1, "int64")), lengths[-1])
+    first = _apply(Reshape(x.ndim - 1), first, _apply(MakeVector("int64"), *lengths[:-1]))
+    first = _apply(DimShuffle(tuple(range(x.ndim - 1)) + ("x",)), first)
+    flat = _apply(Reshape(1), E.add(where, first), _constant(-1, "int64", 1))
+    size = E.mul(lines, lengths[-1])
+    scattered = _apply(AdvancedIncSubtensor1(True), _apply(Alloc(), _constant(0, gz.dtype), size),
+                       _apply(Reshape(1), g_lines, _constant(-1, "int64", 1)), flat)
+    g_lines = _apply(Reshape(x.ndim), scattered, _apply(MakeVector("int64"), *lengths))
+    back = tuple(order.index(a) for a in range(x.ndim))
+    return [_apply(DimShuffle(back), g_lines)]
+
+
+def _repeat_rule(node, grads):
+    """Every copy of an element adds its gradient back to it."""
+    (x, repeats), axis = node.inputs, node.op.axis
+    n = _length(x, axis)
+    source = _apply(Repeat(0), _apply(ARange("int64"), _constant(0, "int64"), n, _constant(1, "int64")), repeats)
+    gz, back = _to_front(grads[0], axis)
+    zeros, _ = _to_front(_zeros_like(x, gz.dtype), axis)
+    return [_apply(DimShuffle(back), _apply(AdvancedIncSubtensor1(), zeros, gz, source)), None]
+
+
+GRAD.update({"cumsum": _cumsum_rule, "cumprod": _cumprod_rule, "sort": _sort_rule, "argsort": _zero_rule,
+             "repeat": _repeat_rule})
 
 
 # -- creation and side effects ------------------------------------------------------------

@@ -15,7 +15,8 @@ spellings), constants and Python scalars on either side of every binary op,
 0-d arithmetic between every pair of dtypes (int8 and uint8 too) and with
 Python scalars, reductions with axis (negative, tuples) and keepdims, dot, basic
 indexing and slicing (negative steps, symbolic bounds, new axes), integer-vector
-indexing, set/inc_subtensor, casts, switch, shape ops, constants, random draws
+indexing, set/inc_subtensor, casts, switch, clip, cumsum, cumprod, sort, argsort,
+repeat, shape ops, constants, random draws
 (RandomStreams), shared variables with updates, and scans (also map, reduce,
 foldl, foldr): random tap sets on sequences and states, states of one type
 whose updates read each other's taps (so a state nobody outside reads may still
@@ -29,7 +30,7 @@ layouts. `failing_cases` plants one fault of FAULTS in such a graph: shapes that
 do not agree (a run-time length 1 on an axis not flagged broadcastable among
 them), indices out of bounds, reductions without identity over empty axes,
 sizes a reshape or alloc cannot take, scan states and outputs that change shape,
-too few initial rows or sequence rows.
+too few initial rows or sequence rows, repeat counts of the wrong length or negative.
 
 Exactness: each value records whether every mode must produce it bit for bit.
 Transcendental functions (libm versus NumPy's SIMD loops), float sums, products
@@ -374,7 +375,7 @@ class Builder:
     def grow(self, steps):
         actions = [self.unary, self.binary, self.binary, self.scalar_binary, self.switch, self.cast, self.reduce,
                    self.dot, self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
-                   self.set_subtensor, self.random]
+                   self.set_subtensor, self.random, self.along_axis]
         for _ in range(steps):
             action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
             if action() is None:
@@ -550,6 +551,33 @@ class Builder:
             out, text = getattr(T, kind)(x.var, axis=axis, keepdims=keepdims), f"T.{kind}"
         arg = "" if text.startswith(x.name) else f"{x.name}, "
         return self.add(out, shape, x.exact and not inexact, f"{text}({arg}axis={axis!r}, keepdims={keepdims})")
+
+    def along_axis(self):
+        """cumsum, cumprod, sort, argsort, repeat (one count) along an axis or flattened, or clip."""
+        d = self.draw
+        how = d(st.sampled_from(["cumsum", "cumprod", "sort", "argsort", "repeat", "clip"]))
+        if how == "clip":
+            x = self.operand()
+            lo, hi = d(st.sampled_from([-1, 0, 0.5, -2.5])), d(st.sampled_from([1, 2, 0.5, 3.0]))
+            out = None if x is None else self.apply(T.clip, x.var, lo, hi)
+            return None if out is None else self.add(out, x.shape, x.exact, f"T.clip({x.name}, {lo!r}, {hi!r})")
+        # cumprod of ints could overflow, which NumPy and Numba need not agree on
+        x = self.operand(how == "argsort", where=lambda e: how != "cumprod" or e.dtype in ("bool", "float32",
+                                                                                          "float64"))
+        if x is None:
+            return None
+        axis = None if x.ndim == 0 or self.coin(0.3) else d(st.integers(-x.ndim, x.ndim - 1))
+        shape = (math.prod(x.shape),) if axis is None else tuple(x.shape)
+        if how == "repeat":
+            count = d(st.integers(0, 2))
+            out = T.repeat(x.var, count, axis=axis)
+            shape = list(shape)
+            shape[0 if axis is None else axis % x.ndim] *= count
+            return self.add(out, shape, x.exact, f"T.repeat({x.name}, {count}, axis={axis!r})")
+        out = getattr(T, how)(x.var, axis=axis)
+        # sorting permutes the values (stable, so argsort is exact too); float sums and products round
+        exact = x.exact and (how in ("sort", "argsort") or not x.dtype.startswith("float"))
+        return self.add(out, shape, exact, f"T.{how}({x.name}, axis={axis!r})")
 
     def draw_axis(self, x, single=False):
         d = self.draw
@@ -1187,7 +1215,7 @@ def scan_cases(draw):
 FAULTS = ("elemwise_shape", "elemwise_length_1", "dot_shape", "initial_rows", "sequence_short",
           "negative_n_steps", "index_bounds", "empty_max", "body_shape", "reshape_size", "update_shape",
           "take_bounds", "nested_index", "alloc_shape", "alloc_negative", "state_shape", "output_shape",
-          "region_shape")
+          "region_shape", "repeats")
 
 
 @st.composite
@@ -1443,6 +1471,19 @@ def _fault_region_shape(b):
     return b.add(getattr(T, how)(x.var[0:2], y.var), (4,), True, f"T.{how}({x.name}[0:2], {y.name})"), ShapeError
 
 
+def _fault_repeats(b):
+    """repeat with a vector of counts: one count too few or too many, or a negative one."""
+    d = b.draw
+    n = d(st.integers(1, 3))
+    x = b.new_input(d(st.sampled_from(DTYPES)), (2, n))
+    if b.coin():
+        counts, error = np.array([1] * d(st.sampled_from([n - 1, n + 1])), "int64"), ShapeError
+    else:
+        counts, error = np.array([2] * (n - 1) + [-1], "int64"), LoopcValueError
+    reps = b.new_input(d(st.sampled_from(["int64", "int32"])), counts.shape, (False,), counts)
+    return b.add(T.repeat(x.var, reps.var, axis=1), (2, n), True, f"T.repeat({x.name}, {reps.name}, axis=1)"), error
+
+
 FAULT_BUILDERS = {
     "elemwise_shape": _fault_elemwise, "dot_shape": _fault_dot, "initial_rows": _fault_initial_rows,
     "sequence_short": _fault_sequence_short, "negative_n_steps": _fault_negative_n_steps,
@@ -1450,5 +1491,5 @@ FAULT_BUILDERS = {
     "reshape_size": _fault_reshape, "update_shape": _fault_update, "take_bounds": _fault_take,
     "nested_index": _fault_nested_index, "elemwise_length_1": _fault_elemwise_length_1,
     "alloc_shape": _fault_alloc_shape, "alloc_negative": _fault_alloc_negative, "state_shape": _fault_state_shape,
-    "output_shape": _fault_output_shape, "region_shape": _fault_region_shape,
+    "output_shape": _fault_output_shape, "region_shape": _fault_region_shape, "repeats": _fault_repeats,
 }

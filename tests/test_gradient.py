@@ -20,6 +20,7 @@ from loopc.ir.graph import Apply, Constant, Graph, Op
 from loopc.ir.ops import (RANDOM_DISTS, REDUCE_KINDS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1,
                           Alloc, ARange, Concatenate, DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector,
                           Print, RandomOp, Reduce, Reshape, Shape, ShapeI, Subtensor)
+from loopc.ir.ops import CumOp, Repeat, Sort
 from loopc.ir.types import RandomStateType, TensorType
 from loopc.reference import evaluate
 
@@ -135,6 +136,7 @@ UNARY = {
     "sigmoid": lambda: uniform(-3, 3), "softplus": lambda: uniform(-3, 3), "erf": lambda: uniform(-2, 2),
     "floor": away_from_integers, "ceil": away_from_integers, "trunc": away_from_integers,
     "round": away_from_integers, "identity": lambda: uniform(-2, 2),
+    "xlogx": lambda: uniform(0.2, 3),
 }
 
 
@@ -153,6 +155,7 @@ BINARY = {
     "mul": lambda: [uniform(-2, 2), uniform(-2, 2)], "true_div": lambda: [uniform(-2, 2), away_from_zero()],
     "pow": lambda: [uniform(0.5, 2), uniform(-2, 2)], "maximum": _distinct_pair, "minimum": _distinct_pair,
     "arctan2": lambda: [uniform(-2, 2), away_from_zero()], "mod": _mod_operands, "int_div": _mod_operands,
+    "xlogy0": lambda: [uniform(-2, 2), uniform(0.2, 3)],
 }
 
 COMPARISONS = ("eq", "neq", "lt", "le", "gt", "ge")
@@ -343,7 +346,8 @@ def test_every_op_has_a_rule():
     ops = [Dot(), Shape(), ShapeI(0), DimShuffle((0,)), Reshape(1), Concatenate(0), Subtensor(("i",)),
            IncSubtensor(("i",)), IncSubtensor(("i",), True), AdvancedSubtensor1(), AdvancedIncSubtensor1(),
            AdvancedIncSubtensor1(True), Alloc(), ARange("int64"), Eye("float64"), MakeVector("float64"),
-           Print("m")] + [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
+           Print("m"), CumOp("cumsum", 0), CumOp("cumprod", 0), Sort("sort", 0), Sort("argsort", 0), Repeat(0)] + \
+        [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
     missing = [op.name for op in ops if op.name not in GRAD]
     assert missing == [] and "scan" in GRAD
     assert set(CONNECTED) <= set(GRAD)

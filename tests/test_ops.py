@@ -735,6 +735,91 @@ def creation(g):
     g.case("make_vector", T.stack([k, l_, k * 2]), np.array([k_v, l_v, k_v * 2]))
 
 
+@group
+def along_axis(g):
+    """cumsum, cumprod, sort, argsort, repeat (ops of their own), the xlogx scalar ops,
+    and the functions built from other ops (diag, tile, diff, squeeze)."""
+    m_v = RNG.uniform(-3, 3, (3, 4)).T  # 4 x 3, Fortran order
+    m = g.input(T.dmatrix("m"), m_v)
+    t_v = RNG.uniform(-2, 2, (2, 3, 4))[::-1]
+    t = g.input(T.dtensor3("t"), t_v)
+    i_v = RNG.integers(-2, 3, (3, 5)).astype("int32")  # ties for argsort's stability
+    i = g.input(T.imatrix("i"), i_v)
+    b_v = np.array([True, False, True, True, False])
+    b = g.input(T.TensorType("bool", (False,))("b"), b_v)
+    f_v = RNG.uniform(-3, 3, (2, 5)).astype("float32")
+    f = g.input(T.fmatrix("f"), f_v)
+    e_v = np.zeros((0, 3))
+    e = g.input(T.dmatrix("e"), e_v)
+    sp_v = np.array([3.0, nan, -0.0, 0.0, -inf, 1.0, inf, nan, -2.0, 1.0])[::-1]
+    sp = g.input(T.dvector("sp"), sp_v)
+    reps_v = np.array([2, 0, 1, 3])
+    reps = g.input(T.lvector("reps"), reps_v)
+    r32_v = np.array([1, 0, 2, 1], "int32")
+    r32 = g.input(T.ivector("r32"), r32_v)
+    k_v = np.int64(2)
+    k = g.input(T.lscalar("k"), k_v)
+    # cumulative sums and products: every axis, the flattened input, small ints widening
+    for axis in (None, 0, 1, -1):
+        g.case(f"cumsum_m_{axis}", T.cumsum(m, axis), np.cumsum(m_v, axis))
+    for axis in (0, 1, 2):
+        g.case(f"cumsum_t_{axis}", T.cumsum(t, axis=axis), np.cumsum(t_v, axis=axis))
+    g.case("cumprod_m_0", T.cumprod(m, axis=0), np.cumprod(m_v, axis=0))
+    g.case("cumprod_m_None", T.cumprod(m), np.cumprod(m_v))
+    g.case("cumprod_t_2", T.cumprod(t, axis=2), np.cumprod(t_v, axis=2))
+    g.case("cumsum_int32", T.cumsum(i, axis=0), np.cumsum(i_v, axis=0))
+    g.case("cumprod_int32", T.cumprod(i, axis=1), np.cumprod(i_v, axis=1))
+    g.case("cumsum_bool", T.cumsum(b), np.cumsum(b_v))
+    g.case("cumsum_float32", T.cumsum(f, axis=1), np.cumsum(f_v, axis=1))
+    g.case("cumsum_specials", T.cumsum(sp), np.cumsum(sp_v))
+    g.case("cumsum_empty_0", T.cumsum(e, axis=0), np.cumsum(e_v, axis=0))
+    g.case("cumprod_empty_1", T.cumprod(e, axis=1), np.cumprod(e_v, axis=1))
+    g.case("cumsum_of_exp", T.cumsum(T.exp(m), axis=1), np.cumsum(np.exp(m_v), axis=1), "math")
+    # sorting: NaN last, ties in their order, every axis
+    for axis in (None, 0, 1):
+        g.case(f"sort_m_{axis}", T.sort(m, axis), np.sort(m_v, axis))
+    g.case("sort_t_1", T.sort(t, axis=1), np.sort(t_v, axis=1))
+    g.case("sort_specials", T.sort(sp), np.sort(sp_v))
+    g.case("sort_int32", T.sort(i), np.sort(i_v))
+    g.case("sort_float32_0", T.sort(f, axis=0), np.sort(f_v, axis=0))
+    g.case("sort_empty", T.sort(e, axis=0), np.sort(e_v, axis=0))
+    g.case("argsort_m_0", T.argsort(m, axis=0), np.argsort(m_v, axis=0, kind="stable"))
+    g.case("argsort_t_2", T.argsort(t, axis=2), np.argsort(t_v, axis=2, kind="stable"))
+    g.case("argsort_int32_ties", T.argsort(i), np.argsort(i_v, kind="stable"))
+    g.case("argsort_int32_None", T.argsort(i, axis=None), np.argsort(i_v, axis=None, kind="stable"))
+    g.case("argsort_specials", T.argsort(sp), np.argsort(sp_v, kind="stable"))
+    g.case("argsort_bool", T.argsort(b), np.argsort(b_v, kind="stable"))
+    # repeat: a count per element (its own op), or one count (alloc and reshape)
+    g.case("repeat_vector_0", T.repeat(m, reps, axis=0), np.repeat(m_v, reps_v, axis=0))
+    g.case("repeat_vector_int32_t", T.repeat(t, r32, axis=2), np.repeat(t_v, r32_v, axis=2))
+    g.case("repeat_vector_flat", T.repeat(t[0, 0], reps), np.repeat(t_v[0, 0], reps_v))
+    g.case("repeat_scalar_1", T.repeat(m, 2, axis=1), np.repeat(m_v, 2, axis=1))
+    g.case("repeat_symbolic", T.repeat(i, k, axis=0), np.repeat(i_v, k_v, axis=0))
+    g.case("repeat_scalar_flat", T.repeat(f, 3), np.repeat(f_v, 3))
+    g.case("repeat_empty", T.repeat(e, 2, axis=0), np.repeat(e_v, 2, axis=0))
+    # xlogx and xlogy0: 0 where x is 0, NaN and inf as x * log(...) gives them
+    g.case("xlogx", T.xlogx.xlogx(sp), np.where(sp_v == 0, 0.0, sp_v * np.log(sp_v)), "math")
+    g.case("xlogx_float32", T.xlogx.xlogx(abs(f)), np.where(f_v == 0, np.float32(0), abs(f_v) * np.log(abs(f_v))),
+           "math")
+    g.case("xlogx_int32", T.xlogx.xlogx(i), np.where(i_v == 0, 0.0, i_v * np.log(i_v.astype("float64"))), "math")
+    g.case("xlogy0", T.xlogx.xlogy0(sp, sp[::-1]), np.where(sp_v == 0, 0.0, sp_v * np.log(sp_v[::-1])), "math")
+    g.case("xlogy0_bcast", T.xlogx.xlogy0(m, abs(m[0])),
+           np.where(m_v == 0, 0.0, m_v * np.log(abs(m_v[0]))), "math")
+    g.case("xlogy0_0d", T.xlogx.xlogy0(k - 2, m[0, 0]), np.float64(0.0))
+    # built from other ops
+    for offset in (0, 1, -2, 5):
+        g.case(f"diag_matrix_{offset}", T.diag(m, offset), np.diag(m_v, offset))
+    for offset in (0, 2, -1):
+        g.case(f"diag_vector_{offset}", T.diag(sp, offset), np.diag(sp_v, offset))
+    g.case("diag_int32", T.diag(i[0]), np.diag(i_v[0]))
+    g.case("tile_2", T.tile(m, (2,)), np.tile(m_v, (2,)))
+    g.case("tile_3d", T.tile(m, (2, 1, 3)), np.tile(m_v, (2, 1, 3)))
+    g.case("tile_symbolic", T.tile(sp, (k, 1)), np.tile(sp_v, (k_v, 1)))
+    g.case("diff_0", T.extra_ops.diff(m, axis=0), np.diff(m_v, axis=0))
+    g.case("diff_2", T.extra_ops.diff(i, n=2), np.diff(i_v, n=2))
+    g.case("squeeze", T.squeeze(T.addbroadcast(m[:1], 0)), np.squeeze(m_v[:1]))
+
+
 # -- the tests --------------------------------------------------------------------
 
 XFAIL = {}  # (group, label, mode or None) -> reason
@@ -876,7 +961,7 @@ def test_every_op_is_rendered(compiled):
                 seen.add(type(node.op).__name__)
     classes = {"Elemwise", "Reduce", "Dot", "Shape", "ShapeI", "DimShuffle", "Reshape", "Concatenate",
                "Subtensor", "IncSubtensor", "AdvancedSubtensor1", "AdvancedIncSubtensor1", "Alloc",
-               "ARange", "Eye", "MakeVector"}
+               "ARange", "Eye", "MakeVector", "CumOp", "Sort", "Repeat"}
     names = set(O.SCALAR_OPS) | set(O.REDUCE_KINDS) | {"set_subtensor", "inc_subtensor", "set_take",
                                                       "inc_take"}
     assert not (classes | names) - seen, f"not exercised: {sorted((classes | names) - seen)}"

@@ -428,11 +428,26 @@ def test_argmax_argmin(axis, keepdims):
 
 
 def test_var_ddof_and_corrected():
+    """Theano's var: ddof divides by (length - ddof) per reduced axis (numpy.var's for
+    one axis); corrected=True is the corrected two-pass algorithm, not ddof=1."""
     x = T.matrix("x")
     a = data((4, 3))
     check([x], T.var(x, axis=0, ddof=1), [a], np.var(a, axis=0, ddof=1))
-    check([x], T.var(x, corrected=True), [a], np.var(a, ddof=1))
+    check([x], T.var(x, axis=1, ddof=2, keepdims=True), [a], np.var(a, axis=1, ddof=2, keepdims=True))
+    centered = a - a.mean()
+    check([x], T.var(x, ddof=1), [a], (centered ** 2).sum() / ((4 - 1) * (3 - 1)))
+    check([x], T.var(x, corrected=True), [a], np.var(a), rtol=1e-12)
+    check([x], T.var(x, corrected=True), [a], np.mean(centered ** 2) - np.mean(centered) ** 2, rtol=1e-15)
+    c0 = a - a.mean(axis=0)
+    check([x], T.var(x, axis=0, ddof=1, corrected=True), [a],
+          (c0 ** 2).sum(axis=0) / 3 - c0.sum(axis=0) ** 2 / (3 * 4), rtol=1e-15)
     check([x], T.std(x, axis=1, keepdims=True), [a], np.std(a, axis=1, keepdims=True))
+    check([x], T.std(x, axis=0, ddof=1), [a], np.std(a, axis=0, ddof=1))
+    f = T.fmatrix("f")
+    check([f], T.var(f, axis=0, ddof=1), [a.astype("float32")], np.var(a.astype("float32"), axis=0, ddof=1),
+          rtol=1e-5)
+    with pytest.raises(LoopcValueError, match="keepdims is the fourth"):
+        T.var(x, 0, True)
 
 
 def test_norm_and_methods():
@@ -836,13 +851,52 @@ def test_nnet():
     check([x], nnet.log_softmax(x), [a], np.log(e / e.sum(axis=1, keepdims=True)))
     check([x], nnet.relu(x - 2), [a], np.maximum(a - 2, 0))
     check([x], nnet.relu(x - 2, 0.1), [a], np.where(a > 2, a - 2, 0.1 * (a - 2)))
+    alpha = T.scalar("alpha")
+    check([x, alpha], nnet.relu(x - 2, alpha), [a, np.float64(0.3)], np.where(a > 2, a - 2, 0.3 * (a - 2)))
     check([x], nnet.sigmoid(x * 0.001), [a], 1 / (1 + np.exp(-a * 0.001)))
+    check([x], nnet.ultra_fast_sigmoid(x * 0.001), [a], 1 / (1 + np.exp(-a * 0.001)))
+    check([x], nnet.hard_sigmoid(x - 2), [a], np.clip(0.2 * (a - 2) + 0.5, 0, 1))
     check([x], nnet.softplus(-x), [a], np.logaddexp(0, -a))
+    check([x], nnet.softsign(x), [a], a / (1 + np.abs(a)))
     p = np.array([[0.2, 0.8], [0.6, 0.4]])
     t = T.lvector("t")
     check([x, t], nnet.categorical_crossentropy(x, t), [p, np.array([1, 0])], -np.log([0.8, 0.6]))
+    check([x, t], nnet.categorical_crossentropy(x, t), [p, np.array([-1, -2])], -np.log([0.8, 0.6]))
     check([x], nnet.binary_crossentropy(x, 1.0), [p], -np.log(p))
     assert nnet.softmax(T.fmatrix()).dtype == "float32"
+    assert nnet.sigm.sigmoid is T.sigmoid and nnet.nnet.softmax is nnet.softmax
+
+
+def test_softmax_of_a_vector_is_a_row():
+    """Theano's Softmax padded a vector to a 1 x n matrix (rnnslu indexes s[:, 0, :] of a
+    scan of them); log_softmax too."""
+    import loopc.tensor.nnet as nnet
+
+    v = T.vector("v")
+    a = np.array([1.0, -2.0, 0.5])
+    e = np.exp(a - a.max())
+    row = check([v], nnet.softmax(v), [a], (e / e.sum())[None, :])
+    assert nnet.softmax(v).broadcastable == (True, False)
+    check([v], nnet.log_softmax(v), [a], np.log(row))
+
+
+def test_categorical_crossentropy_with_class_indices():
+    """Integer targets pick one entry per row: a zero elsewhere in the row is no NaN (a
+    one-hot product would give 0 * log(0)), and a class out of range is an error."""
+    import loopc.tensor.nnet as nnet
+
+    x, t = T.matrix("x"), T.ivector("t")
+    p = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    check([x, t], nnet.categorical_crossentropy(x, t), [p, np.array([1, 2], "int32")], -np.log([1.0, 0.5]))
+    onehot = T.matrix("onehot")
+    check([x, onehot], nnet.categorical_crossentropy(x, onehot), [p + 0.25, np.eye(3)[[1, 2]]],
+          -np.log([1.25, 0.75]))
+    with pytest.raises(LoopcIndexError, match="out of bounds.*classes.*length 3"):
+        run([x, t], nnet.categorical_crossentropy(x, t), p, np.array([1, 3], "int32"))
+    with pytest.raises(ShapeError):
+        run([x, t], nnet.categorical_crossentropy(x, t), p, np.array([1, 0, 2], "int32"))
+    with pytest.raises(LoopcTypeError, match="categorical_crossentropy"):
+        nnet.categorical_crossentropy(x, T.vector("soft"))
 
 
 # -- the package surface ---------------------------------------------------------------------------

@@ -41,6 +41,7 @@ SCALAR = {
     "sigmoid": "(1.0 / (1.0 + np.exp(-{0})))",
     "softplus": "(np.log1p(np.exp(-abs({0}))) + max({0}, 0.0))",
     "erf": "math.erf({0})",
+    "xlogx": "(0.0 if {0} == 0 else {0} * np.log({0}))", "xlogy0": "(0.0 if {0} == 0 else {0} * np.log({1}))",
     "floor": "np.floor({0})", "ceil": "np.ceil({0})", "trunc": "np.trunc({0})", "round": "np.rint({0})",
     "eq": "({0} == {1})", "neq": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})",
     "gt": "({0} > {1})", "ge": "({0} >= {1})", "and": "({0} & {1})", "or": "({0} | {1})",
@@ -86,6 +87,9 @@ CALLS = {
     "arange": lambda a, p: f"np.arange({a[0]}, {a[1]}, {a[2]}).astype({np_dtype(p[0])})",
     "eye": lambda a, p: f"np.eye({a[0]}, {a[1]}, {a[2]}, {np_dtype(p[0])})",
     "take": lambda a, p: f"{a[0]}[{a[1]}]",
+    # the values in the order of a stable argsort: the same result in every mode, -0.0 and 0.0 included
+    "sort": lambda a, p: f"{a[0]}[np.argsort({a[0]}, kind='mergesort')]",
+    "argsort": lambda a, p: f"np.argsort({a[0]}, kind='mergesort')",
     "draw_random": lambda a, p: f"draw_random({', '.join(a)})",
     "copy_rng": lambda a, p: f"copy_rng({a[0]})",
     "print_value": lambda a, p: f"print_value({', '.join(a)})",

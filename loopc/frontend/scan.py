@@ -72,6 +72,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     state_iter, plain_iter = iter(results.states), iter(results.outputs)
     outputs = [next(state_iter) if init is not None else next(plain_iter) for init, _ in infos]
     new_updates = OrderedDict(zip(outer["shared"], results.shared))
+    if not outputs:  # fn returned only updates: Theano's scan gives None for the outputs
+        return None, new_updates
     if len(outputs) == 1 and not return_list:
         return outputs[0], new_updates
     return outputs, new_updates
@@ -93,6 +95,8 @@ def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False, 
     """scan keeping only the last step of every output."""
     outs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info, non_sequences=non_sequences,
                          go_backwards=go_backwards, mode=mode, name=name, return_list=True)
+    if outs is None:  # fn returned only updates
+        return None, updates
     last = [o[-1] for o in outs]
     return (last[0] if len(last) == 1 else last), updates
 

@@ -20,6 +20,7 @@ from ..ir.graph import Constant, SharedVariable, Variable
 from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange, Concatenate,
                       DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector, Reduce, Reshape, Shape,
                       ShapeI, Subtensor)
+from ..ir.ops import CumOp, Repeat, Sort
 from ..ir import types
 from ..ir.types import TensorType, float_of, is_discrete, is_float, is_int, upcast
 
@@ -500,17 +501,39 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
 
 
 def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
-    """Variance over `axis` as `numpy.var` (`ddof`; Theano's `corrected=True` means ddof=1)."""
+    """Theano's variance over `axis`: the mean of the squared deviations, or with `ddof`
+    their sum divided by (length - ddof) once per reduced axis (numpy.var's for one
+    axis; over several, Theano divides by the product of each axis's length - ddof).
+    `corrected=True` is Theano's corrected two-pass algorithm: it subtracts the
+    rounding error left in the deviations (their mean squared), not Bessel's correction.
+    Floats keep their dtype; integers give float64, as in NumPy."""
+    if isinstance(ddof, bool):
+        raise LoopcValueError("var: ddof must be an int (keepdims is the fourth argument: "
+                              "var(x, axis=None, ddof=0, keepdims=False, corrected=False))")
     x = as_tensor_variable(x)
     axes = _axes(x, axis, "var")
     deviation = sub(x, mean(x, axes, keepdims=True))
-    squares = sum(sqr(deviation), axes)
-    count = _count(x, axes)
-    ddof = 1 if corrected else ddof
-    if ddof:
-        count = sub(count, ddof)
-    out = true_div(squares, cast(count, squares.dtype))
-    return _keepdims(out, x.ndim, axes) if keepdims else out
+    v = _spread(sqr(deviation), x, axes, ddof, keepdims)
+    if corrected:
+        error = _spread(deviation, x, axes, ddof, keepdims, squared_count=True)
+        v = sub(v, sqr(error) if not ddof else error)
+    return v
+
+
+def _spread(values, x, axes, ddof, keepdims, squared_count=False):
+    """mean(values) over `axes` when ddof is 0; else sum(values) divided, per reduced
+    axis, by its length - ddof (and, for the corrected pass, the sum squared and divided
+    by (length - ddof) * length as well)."""
+    if not ddof:
+        return mean(values, axes, keepdims=keepdims)
+    total = sum(values, axes, keepdims=keepdims)
+    if squared_count:
+        total = sqr(total)
+    for a in axes:
+        length = ShapeI(a)(x)
+        divisor = sub(length, ddof)
+        total = true_div(total, cast(mul(divisor, length) if squared_count else divisor, total.dtype))
+    return total
 
 
 def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
@@ -750,6 +773,193 @@ def stack(*args, axis=0):
     if tensors[0].ndim == 0 and axis in (0, -1):
         return MakeVector(dtype)(*[cast(t, dtype) for t in tensors])
     return concatenate([shape_padaxis(t, axis) for t in tensors], axis)
+
+
+# -- along one axis ---------------------------------------------------------------
+
+def _one_axis(x, axis, what):
+    """`x` and `axis` as a non-negative axis of it; with axis None, `x` flattened and 0."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        return (x if x.ndim == 1 else flatten(x)), 0
+    if x.ndim == 0:
+        raise LoopcValueError("%s: axis %r given for the 0-d %s", what, axis, _describe(x))
+    (axis,) = _axes(x, _static_axis(axis, what), what)
+    return x, axis
+
+
+def cumsum(x, axis=None):
+    """Running sums along `axis` (of the flattened `x` when None), as `numpy.cumsum`:
+    small integers accumulate in 64 bits."""
+    x, axis = _one_axis(x, axis, "cumsum")
+    return CumOp("cumsum", axis)(x)
+
+
+def cumprod(x, axis=None):
+    """Running products along `axis` (of the flattened `x` when None), as `numpy.cumprod`."""
+    x, axis = _one_axis(x, axis, "cumprod")
+    return CumOp("cumprod", axis)(x)
+
+
+def _check_sort_args(what, kind, order):
+    if order is not None:
+        raise LoopcValueError("%s: order= (sorting structured arrays by field) is not supported", what)
+    if kind not in ("quicksort", "mergesort", "heapsort", "stable"):
+        raise LoopcValueError("%s: kind must be 'quicksort', 'mergesort', 'heapsort' or 'stable', got %r",
+                              what, kind)
+
+
+def sort(a, axis=-1, kind="quicksort", order=None):
+    """`a` sorted along `axis` (the flattened `a` when None); NaN sorts last, as in NumPy.
+    Every `kind` gives the stable result."""
+    _check_sort_args("sort", kind, order)
+    a, axis = _one_axis(a, axis, "sort")
+    return Sort("sort", axis)(a)
+
+
+def argsort(a, axis=-1, kind="quicksort", order=None):
+    """The int64 positions that sort `a` along `axis` (the flattened `a` when None).
+    Stable whatever `kind`: equal values keep their order (NumPy's quicksort may not)."""
+    _check_sort_args("argsort", kind, order)
+    a, axis = _one_axis(a, axis, "argsort")
+    return Sort("argsort", axis)(a)
+
+
+def repeat(x, repeats, axis=None):
+    """NumPy's repeat (Theano's extra_ops.repeat): each element along `axis` (of the
+    flattened `x` when None) `repeats` times, a scalar or one count per element."""
+    repeats = as_tensor_variable(repeats)
+    if repeats.ndim > 1 or not is_int(repeats.dtype):
+        raise LoopcTypeError("repeat: repeats must be an integer scalar or vector, got %s", _describe(repeats))
+    x, axis = _one_axis(x, axis, "repeat")
+    if repeats.ndim == 1 and not repeats.broadcastable[0]:
+        return Repeat(axis)(x, repeats)
+    count = repeats if repeats.ndim == 0 else repeats[0]
+    n = _static_int(count)
+    if n is not None and n < 0:
+        raise LoopcValueError("repeat: repeats must be >= 0, got %d", n)
+    # Theano's way: a new axis after `axis` of length `count` (alloc), merged into it (reshape)
+    lengths = [1 if b else ShapeI(a)(x) for a, b in enumerate(x.broadcastable)]
+    count = constant(n) if n is not None else cast(count, "int64")
+    copies = alloc(dimshuffle(x, *range(axis + 1), "x", *range(axis + 1, x.ndim)),
+                   *lengths[:axis + 1], count, *lengths[axis + 1:])
+    merged = n if isinstance(lengths[axis], int) and n is not None else mul(lengths[axis], count)
+    return _reshape_entries(copies, [_static_int(e) if _static_int(e) is not None else e
+                                     for e in lengths[:axis] + [merged] + lengths[axis + 1:]])
+
+
+def diff(x, n=1, axis=-1):
+    """The n-th difference along `axis`, as `numpy.diff` (`x[1:] - x[:-1]`, n times;
+    `neq` for bools)."""
+    x, axis = _one_axis(x, axis, "diff")
+    head = (slice(None),) * axis
+    for _ in range(n):
+        later, earlier = x[head + (slice(1, None),)], x[head + (slice(None, -1),)]
+        x = neq(later, earlier) if x.dtype == "bool" else sub(later, earlier)
+    return x
+
+
+def squeeze(x, axis=None):
+    """`x` without its broadcastable axes (those of `axis`, which must be broadcastable)."""
+    x = as_tensor_variable(x)
+    drop = [a for a, b in enumerate(x.broadcastable) if b] if axis is None else \
+        list(_axes(x, axis if isinstance(axis, (list, tuple)) else [axis], "squeeze"))
+    for a in drop:
+        if not x.broadcastable[a]:
+            raise LoopcValueError("squeeze: axis %d of %s is not broadcastable (its length may differ from 1)",
+                                  a, _describe(x))
+    return dimshuffle(x, *[a for a in range(x.ndim) if a not in drop])
+
+
+def ravel(x):
+    """`x` flattened to a vector (`flatten(x)`)."""
+    return flatten(x)
+
+
+def _diagonal_start(k, rows, cols):
+    """(flat index of the first element, number of elements) of diagonal k of a rows x cols matrix."""
+    if k >= 0:
+        return constant(k), maximum(minimum(rows, sub(cols, k)), 0)
+    return mul(-k, cols), maximum(minimum(add(rows, k), cols), 0)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Diagonal `offset` of the matrix `a` (above the main one when positive)."""
+    a = as_tensor_variable(a)
+    k = _static_int(offset)
+    if a.ndim != 2 or (axis1, axis2) != (0, 1) or k is None:
+        raise LoopcValueError("diagonal takes a matrix, axes (0, 1) and an int offset, got %s, axes %s, "
+                              "offset %r", _describe(a), (axis1, axis2), offset)
+    rows, cols = ShapeI(0)(a), ShapeI(1)(a)
+    start, length = _diagonal_start(k, rows, cols)
+    step = add(cols, 1)
+    return flatten(a)[start:add(start, mul(length, step)):step]
+
+
+def _alloc_diag(v, k):
+    """The square matrix with the vector `v` on diagonal k and zeros elsewhere."""
+    n = add(ShapeI(0)(v), builtins.abs(k))
+    start, _ = _diagonal_start(k, n, n)
+    flat = alloc(constant(0, dtype=v.dtype), mul(n, n))
+    step = add(n, 1)
+    flat = set_subtensor(flat[start:add(start, mul(ShapeI(0)(v), step)):step], v)
+    return reshape(flat, (n, n))
+
+
+def diag(v, k=0):
+    """Theano's diag: a vector becomes the matrix with it on diagonal k; a matrix gives
+    its diagonal k as a vector."""
+    v = as_tensor_variable(v)
+    if _static_int(k) is None:
+        raise LoopcTypeError("diag: k must be a Python int, got %r", k)
+    if v.ndim == 1:
+        return _alloc_diag(v, _static_int(k))
+    if v.ndim == 2:
+        return diagonal(v, k)
+    raise LoopcValueError("diag: expected a vector or a matrix, got %s", _describe(v))
+
+
+def tile(x, reps, ndim=None):
+    """Theano's tile: `x` repeated `reps[i]` times along axis i (reps a tuple of ints or
+    integer scalars, or an integer scalar); the result has max(len(reps), x.ndim) axes,
+    or `ndim`."""
+    x = as_tensor_variable(x)
+    if isinstance(reps, Variable) and reps.ndim == 1:
+        entries = _vector_entries(reps)
+        if entries is None:
+            raise LoopcValueError("tile: the length of the reps vector %s is not known; pass a tuple", reps)
+        reps = entries
+    reps = list(reps) if isinstance(reps, (list, tuple)) else [reps]
+    reps = [_static_int(r) if _static_int(r) is not None else _int_scalar(r, "tile: reps") for r in reps]
+    ndim = builtins.max(len(reps), x.ndim) if ndim is None else ndim
+    if ndim < x.ndim or len(reps) > ndim:
+        raise LoopcValueError("tile: ndim=%d is less than %s's ndim or the %d reps", ndim, _describe(x), len(reps))
+    if builtins.any(isinstance(r, int) and r < 0 for r in reps):
+        raise LoopcValueError("tile: reps must be >= 0, got %s", reps)
+    reps = [1] * (ndim - len(reps)) + reps
+    x = _pad(x, ndim)
+    lengths = [1 if b else ShapeI(a)(x) for a, b in enumerate(x.broadcastable)]
+    # (r0, r1, ..., n0, n1, ...) by alloc, axes interleaved (r0, n0, r1, n1, ...), then merged
+    copies = alloc(x, *[constant(r) if isinstance(r, int) else r for r in reps],
+                   *[constant(n) if isinstance(n, int) else n for n in lengths])
+    copies = dimshuffle(copies, *[a + d for a in range(ndim) for d in (0, ndim)])
+    merged = [r * n if isinstance(r, int) and isinstance(n, int) else mul(r, n) for r, n in zip(reps, lengths)]
+    return _reshape_entries(copies, merged)
+
+
+def horizontal_stack(*tensors):
+    """Theano's horizontal_stack: matrices side by side (`concatenate(tensors, axis=1)`)."""
+    return concatenate(tensors, axis=1)
+
+
+def vertical_stack(*tensors):
+    """Theano's vertical_stack: matrices one above the other (`concatenate(tensors, axis=0)`)."""
+    return concatenate(tensors, axis=0)
+
+
+def iround(x, mode="half_to_even"):
+    """`round(x, mode)` as int64 (Theano's iround)."""
+    return cast(round(x, mode), "int64")
 
 
 # -- creation -------------------------------------------------------------------
@@ -1037,4 +1247,7 @@ __all__ = [
     "alloc", "zeros_like", "ones_like", "zeros", "ones", "fill", "second", "arange", "eye", "identity_like",
     # indexing
     "getitem", "inc_subtensor", "set_subtensor",
+    # along one axis, and built from the ops above
+    "cumsum", "cumprod", "sort", "argsort", "repeat", "diff", "squeeze", "ravel", "diagonal", "diag", "tile",
+    "horizontal_stack", "vertical_stack", "iround",
 ]

@@ -37,6 +37,8 @@ class Tag:
 
 SURFACE = {}  # name -> the frontend's function; filled at import, read only after
 
+COMPARISONS = ("eq", "neq", "lt", "le", "gt", "ge")  # the elementwise ops whose results have no truth value
+
 
 def _surface(name):
     try:
@@ -111,7 +113,14 @@ class Variable:
     def __iter__(self):
         raise TypeError(f"{self} is symbolic and cannot be iterated; index it or use scan")
     def __bool__(self):
-        raise TypeError(f"{self} is symbolic and has no truth value; use T.switch or scan's until")
+        """Theano 1.0's rule: a variable is true (`if not input:` tests for None), except a
+        comparison's result, whose truth is unknown until the graph runs."""
+        op = self.owner.op if self.owner is not None else None
+        if getattr(op, "name", None) in COMPARISONS:
+            raise LoopcTypeError("%s is the symbolic result of a comparison (%s) and has no truth value until "
+                                 "the graph runs: `if a < b:` and chains like `a < b < c` cannot be computed "
+                                 "in Python; use T.switch, T.and_ or scan's until", self, op.name)
+        return True
     def __len__(self):
         raise TypeError(f"{self} is symbolic and has no len(); use {self}.shape[0]")
 
@@ -123,6 +132,7 @@ class Variable:
     def dimshuffle(self, *pattern): return _surface("dimshuffle")(self, *pattern)
     def reshape(self, shape, ndim=None): return _surface("reshape")(self, shape, ndim)
     def flatten(self, ndim=1): return _surface("flatten")(self, ndim)
+    def ravel(self): return _surface("flatten")(self, 1)
     def astype(self, dtype): return _surface("cast")(self, dtype)
     def dot(self, other): return _surface("dot")(self, other)
     def sum(self, axis=None, dtype=None, keepdims=False): return _surface("sum")(self, axis, dtype, keepdims)

@@ -7,6 +7,7 @@ Groups:
 - reductions: `Reduce(kind, axes)`; keepdims is a dimshuffle after it.
 - linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`.
 - shapes: `Shape`, `ShapeI`, `DimShuffle`, `Reshape`, `Concatenate`.
+- along one axis: `CumOp` (cumsum, cumprod), `Sort` (sort, argsort), `Repeat`.
 - indexing: `Subtensor`, `IncSubtensor` (basic indexing), `AdvancedSubtensor1`,
   `AdvancedIncSubtensor1` (an integer vector on the first axis).
 - creation: `Alloc`, `ARange`, `Eye`, `MakeVector`.
@@ -43,6 +44,16 @@ def _erf(x):
     return np.asarray(_erf64(x)).astype(float_of(np.asarray(x).dtype.name))
 
 
+def _xlogx(x):
+    """Theano's xlogx: x * log(x), and 0 where x is 0 (the limit)."""
+    return np.where(x == 0, np.zeros((), np.log(x).dtype), x * np.log(x))
+
+
+def _xlogy0(x, y):
+    """Theano's xlogy0: x * log(y), and 0 where x is 0 (whatever y is)."""
+    return np.where(x == 0, np.zeros((), (x * np.log(y)).dtype), x * np.log(y))
+
+
 @dataclass(frozen=True)
 class ScalarSpec:
     arity: int
@@ -69,6 +80,7 @@ SCALAR_OPS = {
     "arctanh": ScalarSpec(1, np.arctanh),
     "sigmoid": ScalarSpec(1, _sigmoid), "softplus": ScalarSpec(1, _softplus),
     "erf": ScalarSpec(1, _erf),
+    "xlogx": ScalarSpec(1, _xlogx), "xlogy0": ScalarSpec(2, _xlogy0),
     # rounding
     "floor": ScalarSpec(1, np.floor), "ceil": ScalarSpec(1, np.ceil), "trunc": ScalarSpec(1, np.trunc),
     "round": ScalarSpec(1, np.round),
@@ -381,6 +393,83 @@ class Concatenate(Op):
         except ValueError as exc:
             raise ShapeError("concatenate: %s", exc) from None
         return [out.astype(node.outputs[0].dtype)]
+
+
+# -- along one axis: running sums and products, sorting, repeating -------------------
+
+@dataclass(frozen=True)
+class CumOp(Op):
+    """`cumsum` or `cumprod` along `axis` (the frontend flattens for axis=None). The
+    result dtype is NumPy's accumulator (`sum_dtype`: small ints widen to 64 bits)."""
+
+    kind: str  # "cumsum" or "cumprod"
+    axis: int
+
+    @property
+    def name(self):
+        return self.kind
+
+    def make_node(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise LoopcValueError("%s: axis %d out of range for %s of ndim %d", self.kind, self.axis, x, x.ndim)
+        return Apply(self, [x], [TensorType(sum_dtype(x.dtype), x.broadcastable)])
+
+    def perform(self, node, inputs):
+        fn = np.cumsum if self.kind == "cumsum" else np.cumprod
+        with np.errstate(all="ignore"):
+            return [np.asarray(fn(np.asarray(inputs[0]), axis=self.axis, dtype=node.outputs[0].dtype))]
+
+
+@dataclass(frozen=True)
+class Sort(Op):
+    """`sort` (the values) or `argsort` (their int64 positions) of every line along
+    `axis`. Stable: equal values keep their order, so every backend gives the same
+    positions (Theano's default quicksort leaves the order of ties unspecified)."""
+
+    kind: str  # "sort" or "argsort"
+    axis: int
+
+    @property
+    def name(self):
+        return self.kind
+
+    def make_node(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise LoopcValueError("%s: axis %d out of range for %s of ndim %d", self.kind, self.axis, x, x.ndim)
+        if x.dtype.startswith("complex"):
+            raise LoopcTypeError("%s: complex values have no order, got %s", self.kind, x.type.describe())
+        dtype = x.dtype if self.kind == "sort" else "int64"
+        return Apply(self, [x], [TensorType(dtype, x.broadcastable)])
+
+    def perform(self, node, inputs):
+        fn = np.sort if self.kind == "sort" else np.argsort
+        return [np.asarray(fn(np.asarray(inputs[0]), axis=self.axis, kind="stable")).astype(node.outputs[0].dtype)]
+
+
+@dataclass(frozen=True)
+class Repeat(Op):
+    """NumPy's `repeat(x, repeats, axis)` with an integer vector of repeats, one per
+    element along `axis` (a scalar count is alloc and reshape, in the frontend)."""
+
+    axis: int
+    name = "repeat"
+
+    def make_node(self, x, repeats):
+        if not 0 <= self.axis < x.ndim:
+            raise LoopcValueError("repeat: axis %d out of range for %s of ndim %d", self.axis, x, x.ndim)
+        if repeats.ndim != 1 or not is_int(repeats.dtype):
+            raise LoopcTypeError("repeat: repeats must be an integer vector, got %s", repeats.type.describe())
+        bcast = tuple(False if a == self.axis else b for a, b in enumerate(x.broadcastable))
+        return Apply(self, [x, repeats], [TensorType(x.dtype, bcast)])
+
+    def perform(self, node, inputs):
+        x, repeats = (np.asarray(v) for v in inputs)
+        if len(repeats) != x.shape[self.axis]:
+            raise ShapeError("repeat: %s gives %d repeats for the %d elements of %s on axis %d",
+                             str(node.inputs[1]), len(repeats), x.shape[self.axis], node.inputs[0], self.axis)
+        if (repeats < 0).any():
+            raise LoopcValueError("repeat: repeats must be >= 0, got %d", int(repeats.min()))
+        return [np.repeat(x, repeats, axis=self.axis)]
 
 
 # -- indexing -------------------------------------------------------------------

@@ -557,6 +557,92 @@ def lower_concatenate(lw, node):
     lw.shapes[out] = tuple(length if d == axis else lw.shape(first, d) for d in range(out.ndim))
 
 
+# -- along one axis -----------------------------------------------------------------
+
+def axis_index(outer, k, inner):
+    """The index (outer..., k, inner...) of an element, from loop index names and `k`."""
+    return tuple(Var(i) for i in outer) + (k,) + tuple(Var(j) for j in inner)
+
+
+@rule("cumsum", "cumprod")
+def lower_cumulative(lw, node):
+    """A serial loop along the axis: with the axis innermost, a local accumulator per
+    line; otherwise each row of the result is the previous row combined with the
+    input's row, so the inner loops run along contiguous memory."""
+    (var,), out = node.inputs, node.outputs[0]
+    axis, kind, dtype = node.op.axis, node.op.kind[3:], out.dtype  # "sum" or "prod"
+    shape = tuple(lw.shape(var, a) for a in range(var.ndim))
+    name, x, n = lw.name(out), lw.name(var), shape[axis]
+    lw.shapes[out] = shape
+    lw.emit(Alloc(name, dtype, shape))
+    outer, wrap_outer = lw.nest(shape[:axis], "parallel")
+    inner, wrap_inner = lw.nest(shape[axis + 1:], "parallel", hint="j")
+    k = Var(lw.fresh("k"))
+    if not inner:
+        acc = Var(lw.fresh("acc"))
+        body = [Let(acc.name, Cast(identity(kind, dtype), dtype)),
+                Loop(k.name, n, "serial", (Let(acc.name, combine(kind, acc, Load(x, axis_index(outer, k, ())))),
+                                           Store(name, axis_index(outer, k, ()), acc)))]
+    else:
+        first = wrap_inner([Store(name, axis_index(outer, INT0, inner), Load(x, axis_index(outer, INT0, inner)))])
+        step = wrap_inner([Store(name, axis_index(outer, k, inner),
+                                 combine(kind, Load(name, axis_index(outer, plus(k, -1), inner)),
+                                         Load(x, axis_index(outer, k, inner))))])
+        body = [If(op("gt", n, INT0), tuple(first)), Loop(k.name, n, "serial", tuple(step), start=INT1)]
+    lw.emit_all(wrap_outer(body))
+
+
+@rule("sort", "argsort")
+def lower_sort(lw, node):
+    """NumPy's stable argsort of each line along the axis (a vector in one call; sort
+    takes the values in that order), copied into the result element by element."""
+    (var,), out = node.inputs, node.outputs[0]
+    axis, fn = node.op.axis, node.op.kind
+    shape = tuple(lw.shape(var, a) for a in range(var.ndim))
+    name, x = lw.name(out), lw.name(var)
+    lw.shapes[out] = shape
+    if var.ndim == 1:
+        lw.emit(Let(name, Call(fn, (Var(x),))))
+        return
+    lw.emit(Alloc(name, out.dtype, shape))
+    rest = shape[:axis] + shape[axis + 1:]
+    idx, wrap = lw.nest(rest, "parallel")
+    outer, inner = idx[:axis], idx[axis:]
+    view, line, k = lw.fresh("view"), lw.fresh("line"), lw.fresh("k")
+    copy = Loop(k, shape[axis], "parallel", (Store(name, axis_index(outer, Var(k), inner), Load(line, (Var(k),))),))
+    lw.emit_all(wrap([Let(view, Load(x, axis_index(outer, Slice(), inner))), Let(line, Call(fn, (Var(view),))),
+                      copy]))
+
+
+@rule("repeat")
+def lower_repeat(lw, node):
+    """Two serial passes over the repeats: their total (the result's length, checked
+    non-negative), then each element along the axis copied as many times."""
+    (var, reps), out = node.inputs, node.outputs[0]
+    axis = node.op.axis
+    x, r = lw.name(var), lw.name(reps)
+    n = lw.shape(var, axis)
+    lw.check(op("neq", lw.shape(reps, 0), n), "ShapeError",
+             f"repeat: %s gives %d repeats for the %d elements of %s on axis {axis}",
+             label(reps), lw.shape(reps, 0), n, label(var))
+    total, k = lw.fresh("total"), lw.fresh("k")
+    count = Cast(Load(r, (Var(k),)), "int64")
+    lw.emit(Let(total, INT0))
+    lw.emit(Loop(k, n, "serial", (
+        Check(op("lt", count, INT0), "LoopcValueError", "repeat: repeats must be >= 0, got %d", (count,)),
+        Let(total, op("add", Var(total), count)))))
+    shape = tuple(Var(total) if a == axis else lw.shape(var, a) for a in range(var.ndim))
+    name = lw.name(out)
+    lw.shapes[out] = shape
+    lw.emit(Alloc(name, out.dtype, shape))
+    outer, wrap_outer = lw.nest(shape[:axis], "parallel")
+    inner, wrap_inner = lw.nest(shape[axis + 1:], "parallel", hint="j")
+    pos, k2, c = lw.fresh("pos"), lw.fresh("k"), lw.fresh("c")
+    element = wrap_inner([Store(name, axis_index(outer, Var(pos), inner), Load(x, axis_index(outer, Var(k2), inner)))])
+    copies = Loop(c, Cast(Load(r, (Var(k2),)), "int64"), "serial", tuple(element) + (Let(pos, plus(Var(pos), 1)),))
+    lw.emit_all(wrap_outer([Let(pos, INT0), Loop(k2, n, "serial", (copies,))]))
+
+
 # -- indexing -------------------------------------------------------------------
 
 def index_items(lw, node, var, idx_list, values):

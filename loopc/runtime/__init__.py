@@ -67,15 +67,36 @@ def copy_rng(slot):
 
 
 def draw(rng, dist, dtype, size, params):
-    """One draw, exactly as Theano's RandomStreams makes it from a RandomState."""
+    """One draw, exactly as Theano's RandomStreams makes it from a RandomState. An empty
+    size with parameters that are arrays draws their broadcast shape (NumPy's size=None)."""
+    params = [np.asarray(p) for p in params]
     size = tuple(int(s) for s in size)
+    if not size and any(p.ndim for p in params):
+        size = None
+    _check_random_shapes(dist, size, [p.shape for p in params])
     method = getattr(rng, RANDOM_DISTS[dist][1])
     if dist == "binomial":
-        params = [int(params[0]), params[1]]
+        params = [params[0].astype("int64"), params[1]]
     if dist == "random_integers":
-        params = [params[0], np.asarray(params[1]) + 1]
-    sample = method(*[np.asarray(p) for p in params], size=size)
+        params = [params[0], params[1] + 1]
+    try:
+        sample = method(*params, size=size)
+    except ValueError as exc:  # a parameter out of its domain (p > 1, std < 0, ...)
+        raise LoopcValueError("random_%s: %s (parameters %s)", dist, exc,
+                              ", ".join(np.array2string(p, threshold=6) for p in params)) from None
     return np.asarray(sample).astype(dtype)
+
+
+def _check_random_shapes(dist, size, shapes):
+    """The parameters broadcast together, and to `size` when one is given."""
+    try:
+        shape = np.broadcast_shapes(*shapes)
+        if size is not None and np.broadcast_shapes(shape, size) != size:
+            raise ValueError
+    except ValueError:
+        raise ShapeError("random_%s: parameters of shapes %s cannot be drawn %s", dist,
+                         ", ".join(map(str, shapes)),
+                         "together" if size is None else f"with size {size}") from None
 
 
 def format_print(message, attrs, value):

@@ -1,8 +1,9 @@
 """`loopc.tensor`: Theano's `theano.tensor` namespace (`import loopc.tensor as T`).
 
 Everything is defined in `loopc.frontend.tensor`; `grad`, `jacobian`, `hessian`
-come from `loopc.gradient` and `shared_randomstreams` is a submodule, both
-looked up on first use so that this package imports on its own.
+come from `loopc.gradient`; `shared_randomstreams`, `xlogx` (`T.xlogx.xlogy0`),
+`extra_ops` and `basic` are submodules. Both are looked up on first use so that
+this package imports on its own.
 """
 import importlib
 
@@ -18,7 +19,7 @@ from . import nnet  # noqa: F401
 
 _FROM_GRADIENT = ("grad", "jacobian", "hessian", "Rop", "Lop", "verify_grad", "consider_constant",
                   "disconnected_grad", "zero_grad")
-_SUBMODULES = ("shared_randomstreams", "nnet")
+_SUBMODULES = ("shared_randomstreams", "nnet", "xlogx", "extra_ops", "basic")
 
 __all__ = [*_frontend_names, "grad", "jacobian", "hessian"]
 
