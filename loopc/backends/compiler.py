@@ -16,6 +16,7 @@ What to compile is the caller's choice (`Options`, which the frontend fills from
 import functools
 import hashlib
 import importlib.util
+import inspect
 import os
 import sys
 import warnings
@@ -118,7 +119,9 @@ class Kernel:
             return
         if (key, options.cache) not in _DISPATCHERS:
             import numba
-            _DISPATCHERS[key, options.cache] = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
+            jit = numba.njit(cache=options.cache, **NJIT_OPTIONS)
+            jit_host_calls(module, jit)
+            _DISPATCHERS[key, options.cache] = jit(module.fn)
         self.fn = _DISPATCHERS[key, options.cache]
 
     def __call__(self, *values):
@@ -128,6 +131,14 @@ class Kernel:
                 with np.errstate(all="ignore"):
                     return self.fn(*values)
             return self.fn(*values)
+
+
+def jit_host_calls(module, jit):
+    """Replace each function of `module` marked `@host_call` by its `jit` form, which the
+    kernel then calls (a plain Python function is no callee for jitted code)."""
+    for name, value in list(vars(module).items()):
+        if inspect.isfunction(value) and getattr(value, "host_call", False):
+            setattr(module, name, jit(value))
 
 
 def _numba_performance_warning():

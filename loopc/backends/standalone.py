@@ -32,7 +32,7 @@ from ..runtime import vecmath
 from .compiler import NJIT_OPTIONS, render_function
 
 # Names a generated kernel imports from loopc.runtime that the prelude provides.
-_PROVIDED = {"print_value", "draw_random", "copy_rng"}
+_PROVIDED = {"print_value", "draw_random", "copy_rng", "host_call"}
 # ... and from loopc.runtime.vecmath, which the module carries a copy of (`vecmath_source`).
 _VECTOR_MATH = {f"vm_{name}" for name in vecmath.PY}
 
@@ -65,6 +65,11 @@ except ImportError:  # no Numba: the same source runs as plain Python (loopc's P
 
 def _jit(fn):
     return fn if _njit is None else _njit(cache=True, @NJIT_OPTIONS@)(fn)
+
+
+def host_call(fn):
+    """A function holding one objmode block (a print), called by a kernel: jitted as kernels are."""
+    return _jit(fn)
 
 
 def print_value(message, attrs, value):
@@ -233,6 +238,8 @@ def _kernel_source(name, fn):
                 imported.update(alias.asname or alias.name for alias in stmt.names)
         elif isinstance(stmt, ast.Assign):
             globals_.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, ast.FunctionDef) and stmt.name != f"_{name}_fn":  # a host call's function
+            globals_.add(stmt.name)
     unknown = sorted(n for n in imported if n not in _PROVIDED | _VECTOR_MATH and not _is_error_class(n))
     if unknown:
         raise ValueError(f"function {name}: its generated code needs {', '.join(unknown)} from loopc's "
