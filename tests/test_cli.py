@@ -303,3 +303,15 @@ def test_compiled_module_prints_in_and_after_a_loop(tmp_path, capsys):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["step __str__ = [2. 2.]", "step __str__ = [4. 4.]", "last shape = (2,)",
                                         "[5. 5.]"]
+
+
+def test_compile_refuses_inputs_with_defaults(tmp_path, capsys):
+    script = write(tmp_path, "defaults.py", """\
+        import loopc as theano
+        import loopc.tensor as T
+        x, lr = T.dscalar('x'), T.dscalar('lr')
+        f = theano.function([x, theano.In(lr, value=0.1)], x * lr, mode='PY')
+        """)
+    code, _, err = run(["compile", script, "-o", str(tmp_path / "out.py"), "--no-warm"], capsys)
+    assert code == 1
+    assert "input lr is an In with a default" in err

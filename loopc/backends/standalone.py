@@ -16,7 +16,8 @@ needs only NumPy (and Numba, optionally) at run time, never loopc:
 - `warm()`, which compiles every function for C-contiguous arguments, filling
   Numba's disk cache (`loopc compile` calls it).
 
-Functions with random ops are refused: their draws need loopc's RandomStreams.
+Functions with random ops are refused: their draws need loopc's RandomStreams;
+so are functions with `In` inputs holding a default or a state.
 """
 import ast
 import base64
@@ -193,6 +194,10 @@ def _check(name, fn):
     if name in _reserved():
         raise ValueError(f"function name {name!r} is taken by the standalone module's own code; "
                          "bind the function to another name")
+    for spec in fn.bindings.specs:
+        if not _plain_input(spec):
+            raise ValueError(f"function {name}: its input {spec.name or spec.variable} is an In with a default, a "
+                             "state or options, which a standalone module does not keep; give plain variables")
     if any(is_rng(v) for v in fn.graph.inputs + fn.graph.outputs):
         raise ValueError(f"function {name} draws random numbers (RandomStreams), which a standalone module "
                          "cannot reproduce; compile it without random ops, or run it with loopc")
@@ -209,6 +214,12 @@ def _reserved():
         elif isinstance(stmt, ast.Try):
             names.update({"objmode", "_njit", "_PerformanceWarning"})
     return names
+
+
+def _plain_input(spec):
+    """Whether input `spec` (an In) is a plain variable: the wrapper's parameter, nothing stored."""
+    options = (spec.value, spec.update, spec.implicit, spec.strict, spec.allow_downcast)
+    return options == (None, None, False, False, None) and spec.name == spec.variable.name
 
 
 def _shared_names(functions):
