@@ -11,6 +11,7 @@ from . import tensor  # noqa: F401  (also makes `loopc.tensor` an attribute)
 from . import compile, gradient, printing, scalar, scan_module, sandbox  # noqa: F401
 from .config import config  # noqa: F401
 from .frontend.function import Mode, MonitorMode, function  # noqa: F401
+from .frontend.io import In, Param  # noqa: F401
 from .frontend.scan import foldl, foldr, map, reduce, scan, until  # noqa: F401
 from .frontend.shared import shared  # noqa: F401
 from .gradient import grad, hessian, jacobian, verify_grad  # noqa: F401

@@ -313,3 +313,39 @@ def test_console_script_smoke(tmp_path):
     done = subprocess.run([exe, "dump", str(tmp_path / "missing.py")], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.strip() == f"loopc dump: no such file: {tmp_path / 'missing.py'}"
+
+
+PRINTING_MODEL = """\
+import loopc as theano
+import loopc.tensor as T
+from loopc.printing import Print
+
+x = T.dvector('x')
+ys, _ = theano.scan(lambda y: Print('step')(y * 2), outputs_info=[x], n_steps=2)
+loud = theano.function([x], Print('last', attrs=('shape',))(ys[-1] + 1), mode='PY')
+"""
+
+
+def test_compiled_module_prints_in_and_after_a_loop(tmp_path, capsys):
+    # each print is a function of its own holding the objmode block (numba/numba#9574)
+    model = write(tmp_path, "printing.py", PRINTING_MODEL)
+    out = tmp_path / "printing_compiled.py"
+    code, _, err = run(["compile", model, "-o", str(out), "--no-warm"], capsys)
+    assert code == 0, err
+    script = "import numpy as np, printing_compiled as m, numba; print(m.loud(np.ones(2)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["step __str__ = [2. 2.]", "step __str__ = [4. 4.]", "last shape = (2,)",
+                                        "[5. 5.]"]
+
+
+def test_compile_refuses_inputs_with_defaults(tmp_path, capsys):
+    script = write(tmp_path, "defaults.py", """\
+        import loopc as theano
+        import loopc.tensor as T
+        x, lr = T.dscalar('x'), T.dscalar('lr')
+        f = theano.function([x, theano.In(lr, value=0.1)], x * lr, mode='PY')
+        """)
+    code, _, err = run(["compile", script, "-o", str(tmp_path / "out.py"), "--no-warm"], capsys)
+    assert code == 1
+    assert "input lr is an In with a default" in err

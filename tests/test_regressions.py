@@ -355,3 +355,31 @@ def test_a_check_whose_message_names_a_step_value_stays_in_the_step(mode, optimi
     with pytest.raises(ShapeError, match="inner lengths 3 and 2 differ"):
         f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((2, 2)))
     np.testing.assert_array_equal(f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((3, 2))), [12.0, 6.0])
+
+
+# -- host calls (draws, prints) inside and after a scan's loop ------------------------
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_draw_in_a_scan_step_and_another_after_the_loop(mode):
+    # NUMBA mode failed in LLVM ("Instruction does not dominate all uses!", numba/numba#9574):
+    # the kernel held one objmode block in the step loop and another after it.
+    from loopc.tensor.shared_randomstreams import RandomStreams
+    rng, v = RandomStreams(1), T.dvector("v")
+    chain, updates = loopc.scan(lambda x: rng.uniform(size=x.shape) + x, outputs_info=[v], n_steps=2)
+    f = loopc.function([v], rng.uniform(size=chain[-1].shape) + chain[-1], updates=updates, mode=mode)
+    seedgen = np.random.RandomState(1)  # Theano's streams: one RandomState per random variable
+    in_step, after = (np.random.RandomState(seedgen.randint(2 ** 30)) for _ in range(2))
+    v0 = np.arange(3.0)
+    expected = v0 + in_step.uniform(size=3) + in_step.uniform(size=3)
+    np.testing.assert_array_equal(f(v0), after.uniform(size=3) + expected)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_print_in_a_scan_step_and_another_after_the_loop(mode, capsys):
+    from loopc.printing import Print
+    x = T.dvector("x")
+    ys, _ = loopc.scan(lambda y: Print("step")(y * 2), outputs_info=[x], n_steps=2)
+    f = loopc.function([x], Print("last", attrs=("shape",))(ys[-1] + 1), mode=mode)
+    np.testing.assert_array_equal(f(np.ones(2)), [5.0, 5.0])
+    assert capsys.readouterr().out.splitlines() == ["step __str__ = [2. 2.]", "step __str__ = [4. 4.]",
+                                                    "last shape = (2,)"]

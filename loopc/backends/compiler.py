@@ -16,6 +16,7 @@ What to compile is the caller's choice (`Options`, which the frontend fills from
 import functools
 import hashlib
 import importlib.util
+import inspect
 import os
 import sys
 import time
@@ -128,8 +129,9 @@ class Kernel:
             return
         if (key, options.cache) not in _DISPATCHERS:
             import numba
-            dispatcher = numba.njit(cache=options.cache, **NJIT_OPTIONS)(module.fn)
-            _DISPATCHERS[key, options.cache] = _quiet_compiles(dispatcher)
+            jit = numba.njit(cache=options.cache, **NJIT_OPTIONS)
+            jit_host_calls(module, jit)
+            _DISPATCHERS[key, options.cache] = _quiet_compiles(jit(module.fn))
         self.fn = _DISPATCHERS[key, options.cache]
         self.run = self.fn  # what a call runs: the dispatcher itself, nothing around it
 
@@ -164,6 +166,14 @@ def _quiet_compiles(dispatcher):
             dispatcher.loopc_compile_seconds += time.perf_counter() - start
     dispatcher._compile_for_args = quiet
     return dispatcher
+
+
+def jit_host_calls(module, jit):
+    """Replace each function of `module` marked `@host_call` by its `jit` form, which the
+    kernel then calls (a plain Python function is no callee for jitted code)."""
+    for name, value in list(vars(module).items()):
+        if inspect.isfunction(value) and getattr(value, "host_call", False):
+            setattr(module, name, jit(value))
 
 
 def _numba_performance_warning():

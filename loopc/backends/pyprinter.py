@@ -5,20 +5,26 @@ vector math kernels `vm_*` are vecmath's plain-Python functions, which jitted
 code calls as their compiled, inlined kernels. Everything else was decided by
 lowering and the loop passes; this module only spells statements (one template
 each), scalar functions (`SCALAR`) and library calls (`CALLS`).
+
+Each host call (a random draw, a print) is a small module-level function holding
+its `objmode` block, marked `@host_call` (NUMBA mode compiles it with `njit`, as
+the kernel), and the kernel calls it: a kernel holding an `objmode` block inside
+a loop and another one after the loop fails in LLVM ("Instruction does not
+dominate all uses!", numba/numba#9574), while calls of jitted functions do not.
 """
 import re
 
 import numpy as np
 
-from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If, Let, Load, Loop, Op, ShapeOf, Slice,
-                        Store, Var)
+from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If, Let, Load, Loop, Namer, Op, ShapeOf,
+                        Slice, Store, Var, walk, walk_statements)
 
 HEADER = """\
 import math
 import numpy as np
 from numba import objmode
-from loopc.runtime import (draw_random, copy_rng, print_value, LoopcIndexError, LoopcValueError, ScanError,
-                           ShapeError)
+from loopc.runtime import (draw_random, copy_rng, print_value, host_call, LoopcIndexError, LoopcValueError,
+                           ScanError, ShapeError)
 """
 
 # The plain-Python kernels; in jitted code a call of one is the compiled kernel.
@@ -151,14 +157,16 @@ def array_literal(data):
 
 # -- statements -------------------------------------------------------------------
 
-def block(stmts, depth):
+def block(stmts, depth, hosts=None):
     lines = []
     for s in stmts:
-        lines.extend(statement(s, depth))
+        lines.extend(statement(s, depth, hosts))
     return lines or ["    " * depth + "pass"]
 
 
-def statement(s, depth):
+def statement(s, depth, hosts=None):
+    """The lines of `s`; `hosts` maps each Host statement to the name of its function
+    (`host_functions`), else a Host is printed as its `objmode` block in place."""
     pad = "    " * depth
     if isinstance(s, Let):
         return [f"{pad}{s.name} = {expr(s.value)}"]
@@ -171,19 +179,22 @@ def statement(s, depth):
         return [f"{pad}{expr(Load(s.buf, s.index))} = {expr(s.value)}"]
     if isinstance(s, Loop):
         bounds = expr(s.extent) if s.start == Const(0, "int64") else f"{expr(s.start)}, {expr(s.extent)}"
-        return [f"{pad}for {s.var} in range({bounds}):"] + block(s.body, depth + 1)
+        return [f"{pad}for {s.var} in range({bounds}):"] + block(s.body, depth + 1, hosts)
     if isinstance(s, Check):
         args = "".join(", " + expr(a) for a in s.args)
         return [f"{pad}if {expr(s.bad)}:", f"{pad}    raise {s.error}({s.message!r}{args})"]
     if isinstance(s, If):
-        lines = [f"{pad}if {expr(s.cond)}:"] + block(s.body, depth + 1)
+        lines = [f"{pad}if {expr(s.cond)}:"] + block(s.body, depth + 1, hosts)
         if s.orelse:
-            lines += [f"{pad}else:"] + block(s.orelse, depth + 1)
+            lines += [f"{pad}else:"] + block(s.orelse, depth + 1, hosts)
         return lines
     if isinstance(s, Break):
         return [f"{pad}break"]
     if isinstance(s, Assign):
         return [f"{pad}{', '.join(s.names)} = {', '.join(expr(v) for v in s.values)}"]
+    if isinstance(s, Host) and hosts is not None:
+        target = ", ".join(n for n, _ in s.targets)
+        return [f"{pad}{target + ' = ' if target else ''}{hosts[s]}({', '.join(host_params(s))})"]
     if isinstance(s, Host):
         annotations = ", ".join(f"{n}={t!r}" for n, t in s.targets)
         call = expr(s.call)
@@ -192,9 +203,42 @@ def statement(s, depth):
     raise TypeError(f"not a loop-IR statement: {s!r}")
 
 
+# -- host calls -------------------------------------------------------------------
+
+def host_functions(fn):
+    """Each distinct Host statement of `fn` -> the name of the function making it:
+    `draw_random_1`, `print_value_1`, ..., clashing with no name `fn` uses."""
+    namer = Namer.of(fn)
+    namer.used |= {fn.name, "math", "np", "objmode", "draw_random", "copy_rng", "print_value", "host_call"}
+    hosts = {}
+    for s in walk_statements(fn.body):
+        if isinstance(s, Host) and s not in hosts:
+            hosts[s] = namer.fresh(s.call.fn)
+    return hosts
+
+
+def host_params(s):
+    """The kernel's names that Host statement `s` reads, in the order they first appear."""
+    names = []
+    for n in walk(s.call):
+        name = n.name if isinstance(n, Var) else n.buf if isinstance(n, (Load, ShapeOf)) else None
+        if name is not None and name not in names:
+            names.append(name)
+    return names
+
+
+def host_function(s, name):
+    """The module-level function `name` making host call `s` in its own objmode block."""
+    lines = ["@host_call", f"def {name}({', '.join(host_params(s))}):"] + statement(s, 1)
+    if s.targets:
+        lines.append(f"    return {', '.join(n for n, _ in s.targets)}")
+    return "\n".join(lines) + "\n"
+
+
 def print_function(fn):
     """The module source defining `fn` (for PY and NUMBA alike)."""
-    body = block(fn.body, 1) if fn.body else []
+    hosts = host_functions(fn)
+    body = block(fn.body, 1, hosts) if fn.body else []
     results = [expr(r) for r in fn.returns]
     ret = "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
     text = "\n".join(body + [ret])
@@ -209,6 +253,8 @@ def print_function(fn):
             continue  # every use was inlined as a literal
         lines.append(f"{cname} = np.array({array_literal(data)}, dtype=np.{data.dtype.name}).reshape({data.shape!r})")
     lines.append("")
+    for s, name in hosts.items():
+        lines.append(host_function(s, name) + "\n")
     lines.append(f"def {fn.name}({', '.join(fn.params)}):")
     lines.extend(body or ["    pass"])
     lines.append(f"    return {ret}")

@@ -20,6 +20,7 @@ Functions that draw random numbers carry their random states in SHARED (a
 NumPy `RandomState` each, as loopc keeps them) and a copy of loopc's draw code
 (`random_source`): the module draws exactly the numbers loopc would, and a
 call that fails leaves every state as it was.
+Functions with `In` inputs holding a default or a state are refused.
 """
 import ast
 import base64
@@ -37,7 +38,7 @@ from ..runtime import vecmath
 from .compiler import NJIT_OPTIONS, render_function
 
 # Names a generated kernel imports from loopc.runtime that the prelude provides.
-_PROVIDED = {"print_value", "draw_random", "copy_rng"}
+_PROVIDED = {"print_value", "draw_random", "copy_rng", "host_call"}
 # ... and from loopc.runtime.vecmath, which the module carries a copy of (`vecmath_source`).
 _VECTOR_MATH = {f"vm_{name}" for name in vecmath.PY}
 
@@ -70,6 +71,11 @@ except ImportError:  # no Numba: the same source runs as plain Python (loopc's P
 
 def _jit(fn):
     return fn if _njit is None else _njit(cache=True, @NJIT_OPTIONS@)(fn)
+
+
+def host_call(fn):
+    """A function holding one objmode block (a print), called by a kernel: jitted as kernels are."""
+    return _jit(fn)
 
 
 def print_value(message, attrs, value):
@@ -188,6 +194,10 @@ def _check(name, fn):
     if name in _reserved():
         raise ValueError(f"function name {name!r} is taken by the standalone module's own code; "
                          "bind the function to another name")
+    for spec in fn.bindings.specs:
+        if not _plain_input(spec):
+            raise ValueError(f"function {name}: its input {spec.name or spec.variable} is an In with a default, a "
+                             "state or options, which a standalone module does not keep; give plain variables")
     for v in fn.graph.inputs:  # (the states it returns are its updates)
         if is_rng(v) and not isinstance(v, SharedVariable):
             raise ValueError(f"function {name}: a random state that is not a shared variable ({v}) cannot be "
@@ -209,6 +219,12 @@ def _reserved():
         elif isinstance(stmt, ast.Try):
             names.update({"objmode", "_njit", "_PerformanceWarning"})
     return names
+
+
+def _plain_input(spec):
+    """Whether input `spec` (an In) is a plain variable: the wrapper's parameter, nothing stored."""
+    options = (spec.value, spec.update, spec.implicit, spec.strict, spec.allow_downcast)
+    return options == (None, None, False, False, None) and spec.name == spec.variable.name
 
 
 def _shared_names(functions):
@@ -239,6 +255,8 @@ def _kernel_source(name, fn):
                 imported.update(alias.asname or alias.name for alias in stmt.names)
         elif isinstance(stmt, ast.Assign):
             globals_.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, ast.FunctionDef) and stmt.name != f"_{name}_fn":  # a host call's function
+            globals_.add(stmt.name)
     unknown = sorted(n for n in imported if n not in _PROVIDED | _VECTOR_MATH and not _is_error_class(n))
     if unknown:
         raise ValueError(f"function {name}: its generated code needs {', '.join(unknown)} from loopc's "

@@ -34,6 +34,7 @@ from ..loops.ir import format_function
 from ..loops.profile import regions as loop_regions
 from ..runtime import snapshot
 from .profiling import FunctionProfile, print_at_exit, wants_profile, where_made
+from .io import Bindings, In, as_in, check_strict, default_value
 from .tensor import as_tensor_variable, cast
 
 
@@ -93,8 +94,10 @@ def resolve_mode(mode):
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=False, mode=None,
              name=None, profile=False, on_unused_input="raise", no_default_updates=False, rebuild_strict=True):
-    """Compile `outputs` (a variable, a list, or None) of `inputs`; see SPEC section 1."""
+    """Compile `outputs` (a variable, a list, or None) of `inputs` (variables or `In`s); see SPEC section 1."""
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    specs = [as_in(item, i) for i, item in enumerate(inputs)]
+    inputs = [spec.variable for spec in specs]
     for i, var in enumerate(inputs):
         if not isinstance(var, Variable) or isinstance(var, (Constant, SharedVariable)) or var.owner is not None:
             raise LoopcTypeError("loopc.function: input %d (%s) must be a symbolic input variable such as "
@@ -104,6 +107,8 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     out_list = [] if outputs is None else ([outputs] if single else list(outputs))
     out_list = [as_tensor_variable(o) for o in out_list]
     update_pairs = _updates(updates)
+    bindings, state_updates = _bindings(specs, allow_input_downcast)
+    update_pairs += state_updates
     if not no_default_updates:
         # before givens, which then rewrite a draw and its default update alike
         update_pairs += _default_updates(out_list + [v for _, v in update_pairs], [sh for sh, _ in update_pairs])
@@ -115,7 +120,40 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         update_pairs = [(sh, v) for (sh, _), v in zip(update_pairs, values)]
     _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
     mode_name = resolve_mode(mode)
-    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name, profile)
+    return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name, profile,
+                    bindings=bindings)
+
+
+def _bindings(specs, allow_input_downcast):
+    """The Bindings of the inputs `specs`, and the updates of the states among them.
+
+    A state (`In(s, value=..., update=...)`) keeps its value in a shared variable of
+    its own, which only the state's update writes: the call reads the input `s`,
+    bound to that value unless given, and the update pairs put the new one back."""
+    storage, updates = [], []
+    for i, spec in enumerate(specs):
+        var = spec.variable
+        if any(spec.variable is other.variable for other in specs[:i]):
+            raise LoopcValueError("loopc.function: %s is given twice in the inputs", var)
+        value = None if spec.value is None else default_value(spec, allow_input_downcast)
+        if spec.update is None:
+            storage.append(None if value is None else [value])
+            continue
+        state = SharedVariable(var.type, np.zeros((1,) * var.ndim, var.dtype) if value is None else value,
+                               name=spec.name or var.name)
+        if value is None:
+            state.container[0] = None  # no value until a call gives one (its update then stores it)
+        updates.append((state, _state_update(spec)))
+        storage.append(state.container)
+    return Bindings(specs, storage), updates
+
+
+def _state_update(spec):
+    var, update = spec.variable, as_tensor_variable(spec.update)
+    if update.ndim != var.ndim or not np.can_cast(update.dtype, var.dtype, "same_kind"):
+        raise LoopcTypeError("In(%s, update=...): the update is a %s, the input a %s", spec.name or var,
+                             update.type.describe(), var.type.describe())
+    return update if update.dtype == var.dtype else cast(update, var.dtype)
 
 
 def _updates(updates):
@@ -216,9 +254,10 @@ class Function:
     """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
 
     def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name,
-                 profile=False):
+                 profile=False, bindings=None):
         started = time.perf_counter()
         self.inputs, self.outputs, self.single = inputs, outputs, single
+        self.bindings = bindings or Bindings([In(v) for v in inputs], [None] * len(inputs))
         self.updates = updates
         self.name = name
         self.mode = mode_name
@@ -319,8 +358,7 @@ class Function:
         """What every call needs and can be worked out once: the input checks, where the
         0-d values and the random states are among the kernel's arguments and results,
         and where each state's update is."""
-        self._checks = [var.type.checker(f"input {i} ({var.name})" if var.name else f"input {i}",
-                                         self.allow_input_downcast) for i, var in enumerate(self.inputs)]
+        self._checks = [self._checker(i, spec) for i, spec in enumerate(self.bindings.specs)]
         params = self.inputs + self.shared
         self._scalar_args = [i for i, var in enumerate(params) if not is_rng(var) and var.ndim == 0]
         self._rng_args = [i for i, var in enumerate(params) if is_rng(var)]
@@ -333,6 +371,20 @@ class Function:
         self._out_dtypes = [NUMPY_DTYPES[var.dtype] for var in self.outputs]
         self._update_plan = [(sv, is_rng(sv), None if is_rng(sv) else NUMPY_DTYPES[sv.dtype])
                              for sv, _ in self.updates]
+
+    def _checker(self, i, spec):
+        """The check and conversion of input i (`spec`, its In)."""
+        var = spec.variable
+        label = f"input {i} ({var.name})" if var.name else f"input {i}"
+        downcast = self.allow_input_downcast if spec.allow_downcast is None else spec.allow_downcast
+        check = var.type.checker(label, downcast)
+        if not spec.strict:
+            return check
+
+        def strict(arg):
+            check_strict(spec, arg, label)
+            return check(arg)
+        return strict
 
     def __call__(self, *args, **kwargs):
         if self.profile is not None:
@@ -361,20 +413,27 @@ class Function:
         return [check(arg) for check, arg in zip(self._checks, args)]
 
     def _bind(self, args, kwargs):
-        """The positional and keyword inputs as one list, or a clear error."""
-        if len(args) > len(self.inputs):
-            raise LoopcTypeError("function%s expects %d inputs (%s), got %d", _fname(self.name),
-                                 len(self.inputs), ", ".join(map(str, self.inputs)), len(args))
-        args = list(args)
-        for var in self.inputs[len(args):]:
-            if var.name not in kwargs:
-                raise LoopcTypeError("function%s expects %d inputs (%s), got %d; %s is missing",
-                                     _fname(self.name), len(self.inputs), ", ".join(map(str, self.inputs)),
-                                     len(args) + len(kwargs), var)
-            args.append(kwargs.pop(var.name))
-        if kwargs:
-            raise LoopcTypeError("function%s got unknown keyword inputs %s", _fname(self.name), sorted(kwargs))
-        return args
+        """The positional and keyword inputs, and the stored values of those not given, as one list."""
+        return self.bindings.bind(args, kwargs, _fname(self.name))
+
+    def __getitem__(self, key):
+        """The stored value of input `key` (a name, a variable or a position): its default,
+        or a state's current value."""
+        i = self.bindings.index(key)
+        stored = self.bindings.storage[i]
+        if stored is None or stored[0] is None:
+            raise LoopcValueError("input %s of function%s has no stored value", key, _fname(self.name))
+        return stored[0]
+
+    def __setitem__(self, key, value):
+        """Set the stored value of input `key`: the default of later calls, or a state's value."""
+        i = self.bindings.index(key)
+        spec = self.bindings.specs[i]
+        if self.bindings.storage[i] is None:
+            raise LoopcValueError("input %s of function%s has no stored value to set; give it one with "
+                                  "In(%s, value=...)", key, _fname(self.name), spec.variable)
+        label = f"the value of input {i} ({spec.name or spec.variable})"
+        self.bindings.storage[i][0] = spec.variable.type.filter(value, label, True)
 
     def _run(self, mode, values, shared_values, copies=False):
         """Outputs then update values, random states included; no shared variable is assigned.

@@ -55,6 +55,14 @@ def rng_slots(states):
         _call.slots = previous
 
 
+def host_call(fn):
+    """Marks a generated function holding one host call (its `objmode` block): NUMBA
+    mode compiles it with `numba.njit` as it does the kernel calling it, PY mode
+    calls it as it is."""
+    fn.host_call = True
+    return fn
+
+
 def draw_random(slot, dist, dtype, size, params):
     return draw(_call.slots[slot], dist, dtype, size, params)
 
