@@ -164,6 +164,8 @@ def module_source(functions, origin="model.py"):
     shared_names = _shared_names(functions)
     kernels = [_kernel_source(name, fn) for name, fn in functions]
     needed = set().union(*(used for _, used in kernels)) | {"LoopcTypeError", "ShapeError"}
+    if any(_draws(fn) for _, fn in functions):
+        needed.add("LoopcValueError")  # a draw's parameters out of their domain
     math = sorted(needed & _VECTOR_MATH)
     needed -= _VECTOR_MATH
     names = [name for name, _ in functions]
@@ -275,7 +277,7 @@ def random_source():
              f"RANDOM_DISTS = {runtime.RANDOM_DISTS!r}",
              "_call = threading.local()  # .slots: the random states of the call running in this thread"]
     parts += [inspect.getsource(f).strip("\n") for f in (runtime.rng_slots, runtime.draw_random, runtime.copy_rng,
-                                                         runtime.draw)]
+                                                         runtime.draw, runtime._check_random_shapes)]
     parts.append('''def _random_state(keys, pos, has_gauss, cached_gaussian):
     """A RandomState in the state it had when the module was written."""
     state = np.random.RandomState()
