@@ -136,6 +136,21 @@ def test_a_random_state_used_twice_gives_both_uses_the_same_numbers(mode):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_an_array_passed_to_the_interpreter_after_a_loop_that_draws(mode):
+    # Numba set up the function's Python environment in the first objmode block it lowered,
+    # a draw inside the scan's loop; the draw after the loop passes an array (its parameter)
+    # and failed LLVM's verifier ("Instruction does not dominate all uses"). The lowering now
+    # opens an empty objmode block first.
+    from loopc.tensor.shared_randomstreams import RandomStreams
+    srng = RandomStreams(3)
+    p = T.dvector("p")
+    steps, updates = loopc.scan(lambda: srng.uniform(), n_steps=2)
+    after = srng.binomial(n=1, p=p)
+    got_steps, got_after = run(mode, [p], [steps, after], np.array([0.0, 1.0, 1.0]), updates=updates)
+    assert got_steps.shape == (2,) and list(got_after) == [0, 1, 1]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_negative_literal_base_of_a_power(mode):
     # The source read `-1 ** x`, which Python computes as -(1 ** x).
     x = T.dvector("x")
