@@ -359,6 +359,9 @@ class Function:
         0-d values and the random states are among the kernel's arguments and results,
         and where each state's update is."""
         self._checks = [self._checker(i, spec) for i, spec in enumerate(self.bindings.specs)]
+        # every input given by position, in order: nothing to bind
+        self._positional = all(spec.value is None and spec.update is None and not spec.implicit
+                               for spec in self.bindings.specs)
         params = self.inputs + self.shared
         self._scalar_args = [i for i, var in enumerate(params) if not is_rng(var) and var.ndim == 0]
         self._rng_args = [i for i, var in enumerate(params) if is_rng(var)]
@@ -408,7 +411,7 @@ class Function:
         return outs[0] if self.single else outs
 
     def _input_values(self, args, kwargs):
-        if kwargs or len(args) != len(self.inputs):
+        if kwargs or len(args) != len(self.inputs) or not self._positional:
             args = self._bind(args, kwargs)
         return [check(arg) for check, arg in zip(self._checks, args)]
 

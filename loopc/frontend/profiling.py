@@ -79,13 +79,7 @@ class FunctionProfile:
     def node_hook(self):
         """A monitor for the reference evaluator: node i's time is the time since the
         previous node ended."""
-        last = [time.perf_counter()]
-
-        def hook(i, node, inputs, outputs):
-            now = time.perf_counter()
-            self.record[i, :2] += (now - last[0], 1)
-            last[0] = now
-        return hook
+        return _NodeTimer(self.record)
 
     # -- the summary ----------------------------------------------------------------
     def summary(self, file=None):
@@ -196,3 +190,21 @@ def print_at_exit(profile):
 def _print_all():
     for profile in _AT_EXIT:
         profile.summary(file=sys.stderr)
+
+
+class _NodeTimer:
+    """The reference evaluator's monitor for a profile: the function's own nodes only
+    (a scan body's nodes are timed as part of their scan node)."""
+
+    descend = False
+
+    def __init__(self, record):
+        self.record, self.last = record, time.perf_counter()
+
+    def pre(self, i, node, inputs):
+        pass
+
+    def post(self, i, node, inputs, outputs):
+        now = time.perf_counter()
+        self.record[i, :2] += (now - self.last, 1)
+        self.last = now

@@ -16,9 +16,10 @@ def evaluate(graph, values, monitor=None):
 
     `monitor`, when given, has `pre(i, node, inputs)` and `post(i, node, inputs,
     outputs)`, called around each node; it also sees the nodes of every scan body
-    at every step (the bodies are evaluated inside this call)."""
-    token = _MONITOR.set(monitor) if monitor is not None else None
-    monitor = _MONITOR.get()
+    at every step (the bodies are evaluated inside this call) unless its `descend` is
+    false."""
+    token = _MONITOR.set(monitor if getattr(monitor, "descend", True) else None) if monitor is not None else None
+    monitor = monitor if monitor is not None else _MONITOR.get()
     try:
         env = dict(zip(graph.inputs, values))
         for i, node in enumerate(graph.nodes):
