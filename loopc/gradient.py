@@ -37,7 +37,7 @@ from .errors import LoopcError, LoopcTypeError, LoopcValueError, UnsupportedErro
 from .frontend.variable import compute_test_values
 from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, toposort
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
-                     AdvancedSubtensor1, Alloc, ARange, Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce,
+                     AdvancedSubtensor1, Alloc, BatchedDot, ARange, Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce,
                      Reshape, Shape, ShapeI, Subtensor)
 from .ir.types import TensorType, is_discrete
 
@@ -323,6 +323,16 @@ def _dot_rule(node, grads):
 
 
 GRAD["dot"] = _dot_rule
+
+
+def _batched_dot_rule(node, grads):
+    """Per batch element, the matrix product's gradient."""
+    (a, b), gz = node.inputs, grads[0]
+    swap = DimShuffle((0, 2, 1))
+    return [_apply(BatchedDot(), gz, _apply(swap, b)), _apply(BatchedDot(), _apply(swap, a), gz)]
+
+
+GRAD["batched_dot"] = _batched_dot_rule
 
 
 # -- shapes -----------------------------------------------------------------------------

@@ -356,8 +356,6 @@ def test_dot_mixed_dtypes_and_errors():
     a, b = data((2, 3), "float32"), data(3)
     check([x, y], T.dot(x, y), [a, b], np.dot(a, b))
     assert T.dot(x, 2.0).dtype == "float32"
-    with pytest.raises(LoopcTypeError, match="ndim"):
-        T.dot(T.tensor3("t3"), x)
     with pytest.raises(ShapeError, match="inner"):
         run([x, y], T.dot(x, y), a, np.ones(4))
 
@@ -756,11 +754,11 @@ def test_indexing_errors():
     with pytest.raises(LoopcIndexError, match="boolean"):
         x[True]
     with pytest.raises(LoopcIndexError, match="boolean"):
-        x[T.vector("m", "bool")]
+        x[T.scalar("b", "bool")]
     with pytest.raises(LoopcValueError, match="step cannot be zero"):
         x[::0]
-    with pytest.raises(LoopcIndexError, match="first axis"):
-        x[:, [0, 1]]
+    with pytest.raises(LoopcIndexError, match="integer array or a boolean mask"):
+        x[:, T.vector("f")]
     with pytest.raises(LoopcIndexError, match="ellipsis"):
         x[..., ...]
     with pytest.raises(LoopcIndexError, match="out of bounds"):

@@ -18,7 +18,7 @@ from ..config import config
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError
 from ..ir.graph import Constant, SharedVariable, Variable
 from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
-                      AdvancedSubtensor1, Alloc, ARange, CheckLengths, Concatenate, DimShuffle, Dot, Elemwise, Eye,
+                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, CheckLengths, Concatenate, DimShuffle, Dot, Elemwise, Eye,
                       IncSubtensor, MakeVector, Nonzero, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from ..ir import types
 from ..ir.types import TensorType, float_of, is_discrete, is_float, is_int, upcast
@@ -322,9 +322,11 @@ def switch(cond, ift, iff):
 
 
 def where(cond, ift=None, iff=None):
-    """`switch`; the one-argument NumPy form (nonzero) is not supported."""
+    """`switch`; with the condition alone, NumPy's one-argument form (`nonzero`)."""
+    if ift is None and iff is None:
+        return nonzero(cond)
     if ift is None or iff is None:
-        raise LoopcTypeError("where(cond, x, y) needs all three arguments; nonzero is not supported")
+        raise LoopcTypeError("where(cond, x, y) needs both x and y, or neither (nonzero)")
     return switch(cond, ift, iff)
 
 
@@ -467,9 +469,8 @@ def _grouped(x, groups):
 
 def batched_dot(a, b):
     """Theano's batched_dot: `dot(a[i], b[i])` for each i along the first (batch) axis;
-    vectors are scaled (a batch of scalars). Batches of vectors and matrices sum the
-    elementwise products over the inner axis: one loop nest with no temporary, and no
-    BLAS call per small product. Beyond 3-d it is `batched_tensordot`."""
+    a vector is a batch of scalars that scale the other. Beyond 3-d it is
+    `batched_tensordot`."""
     a, b = _as_tensors([a, b])
     for v in (a, b):
         if v.ndim == 0:
@@ -484,20 +485,19 @@ def batched_dot(a, b):
 
 
 def _batched_product(a, b):
-    """`a[i] . b[i]` for 2- or 3-d `a` and `b` (a batch of vectors or of matrices):
-    the sum over the inner axis of their broadcast elementwise product."""
+    """`a[i] . b[i]` for 2- or 3-d `a` and `b` (a batch of vectors or of matrices). With
+    a matrix among them: `BatchedDot` (one BLAS product per batch element), vectors as
+    broadcastable rows and columns; two batches of vectors: the sum of their products."""
     if a.ndim == 3 and b.ndim == 3:  # (B, m, n) . (B, n, k)
-        pa, pb, axis = a.dimshuffle(0, 1, 2, "x"), b.dimshuffle(0, "x", 1, 2), 2
-    elif a.ndim == 3:  # (B, m, n) . (B, n)
-        pa, pb, axis = a, b.dimshuffle(0, "x", 1), 2
-    elif b.ndim == 3:  # (B, n) . (B, n, k)
-        pa, pb, axis = a.dimshuffle(0, 1, "x"), b, 1
-    else:  # (B, n) . (B, n)
-        pa, pb, axis = a, b, 1
-    products = mul(pa, pb)
+        return BatchedDot()(a, b)
+    if a.ndim == 3:  # (B, m, n) . (B, n)
+        return BatchedDot()(a, b.dimshuffle(0, 1, "x")).dimshuffle(0, 1)
+    if b.ndim == 3:  # (B, n) . (B, n, k)
+        return BatchedDot()(a.dimshuffle(0, "x", 1), b).dimshuffle(0, 2)
+    products = mul(a, b)  # (B, n) . (B, n): one fused loop nest
     if products.dtype == "bool":  # NumPy's matmul of bools: any of the ands
-        return any(products, axis)
-    return sum(products, axis, acc_dtype=products.dtype)
+        return any(products, 1)
+    return sum(products, 1, acc_dtype=products.dtype)
 
 
 def batched_tensordot(a, b, axes=2):
@@ -1198,6 +1198,20 @@ def _index_known_vector(x, index):
     return None
 
 
+def nonzero(a, return_matrix=False):
+    """The indices of the nonzero elements of `a`: a tuple of int64 vectors, one per
+    axis (NumPy's nonzero); with return_matrix, one (ndim, count) matrix (Theano's)."""
+    a = as_tensor_variable(a)
+    coords = Nonzero()(a)
+    coords = tuple(coords) if isinstance(coords, list) else (coords,)
+    return stack(list(coords)) if return_matrix else coords
+
+
+def flatnonzero(a):
+    """The indices of the nonzero elements of `a` flattened."""
+    return nonzero(flatten(a))[0]
+
+
 def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
     """Theano's inc_subtensor: `x` must be an indexing result `a[idx]`; returns a copy of
     `a` with `y` added to (or, with set_instead_of_inc, written into) `a[idx]`."""
@@ -1246,5 +1260,5 @@ __all__ = [
     # creation
     "alloc", "zeros_like", "ones_like", "zeros", "ones", "fill", "second", "arange", "eye", "identity_like",
     # indexing
-    "getitem", "inc_subtensor", "set_subtensor",
+    "getitem", "inc_subtensor", "set_subtensor", "nonzero", "flatnonzero",
 ]

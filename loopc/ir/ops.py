@@ -5,7 +5,7 @@ Groups:
   inputs have equal ndim (the frontend pads with `dimshuffle`); a dimension not
   flagged broadcastable must have the same length in every input that has it.
 - reductions: `Reduce(kind, axes)`; keepdims is a dimshuffle after it.
-- linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`.
+- linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`; `BatchedDot` (3-d).
 - shapes: `Shape`, `ShapeI`, `DimShuffle`, `Reshape`, `Concatenate`.
 - indexing: `Subtensor`, `IncSubtensor` (basic indexing), `AdvancedSubtensor1`,
   `AdvancedIncSubtensor1` (an integer vector on the first axis), `AdvancedSubtensor`,
@@ -281,6 +281,34 @@ def check_dot(variables, sa, sb):
         if sa[-1] != k_b:
             raise ShapeError("dot: %s has shape %s and %s has shape %s; their inner lengths %d and %d differ",
                              str(variables[0]), sa, str(variables[1]), sb, sa[-1], k_b)
+
+
+@dataclass(frozen=True)
+class BatchedDot(Op):
+    """`dot(a[i], b[i])` for each i along the first axis of two 3-d tensors (Theano's
+    BatchedDot): (B, m, n) . (B, n, k) -> (B, m, k). The batch lengths must be equal."""
+
+    name = "batched_dot"
+
+    def make_node(self, a, b):
+        if a.ndim != 3 or b.ndim != 3:
+            raise LoopcTypeError("batched_dot takes two 3-d tensors, got %s (ndim %d) and %s (ndim %d)",
+                                 a, a.ndim, b, b.ndim)
+        dtype = np.result_type(np.dtype(a.dtype), np.dtype(b.dtype)).name
+        bcast = (a.broadcastable[0] and b.broadcastable[0], a.broadcastable[1], b.broadcastable[2])
+        return Apply(self, [a, b], [TensorType(dtype, bcast)])
+
+    def perform(self, node, inputs):
+        a, b = (np.asarray(x) for x in inputs)
+        (va, vb), out = node.inputs, node.outputs[0]
+        if a.shape[0] != b.shape[0]:
+            raise ShapeError("batched_dot: %s has %d matrices and %s has %d; the batch lengths must be equal",
+                             str(va), a.shape[0], str(vb), b.shape[0])
+        if a.shape[2] != b.shape[1]:
+            raise ShapeError("batched_dot: %s has shape %s and %s has shape %s; their inner lengths %d and %d differ",
+                             str(va), a.shape, str(vb), b.shape, a.shape[2], b.shape[1])
+        with np.errstate(all="ignore"):
+            return [np.matmul(a.astype(out.dtype), b.astype(out.dtype)).astype(out.dtype)]
 
 
 @dataclass(frozen=True)

@@ -447,6 +447,41 @@ def _lower_dot_loops(lw, va, vb, name, dtype, shape):
         lw.emit_all(body + [Let(name, Cast(Var(acc), dtype))])
 
 
+@rule("batched_dot")
+def lower_batched_dot(lw, node):
+    """One matrix product per batch element: a BLAS call writing into the result's row
+    for floats (on contiguous operands, as BLAS wants them), a loop nest for integers."""
+    va, vb = node.inputs
+    out = node.outputs[0]
+    dtype, name = out.dtype, lw.name(out)
+    for (x, i), (y, j), what in (((va, 0), (vb, 0), "batch lengths"), ((va, 2), (vb, 1), "inner lengths")):
+        if lw.shape(x, i) != lw.shape(y, j):
+            lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), "ShapeError",
+                     f"batched_dot: %s has shape %s and %s has shape %s; their {what} %d and %d differ",
+                     label(va), lw.shape_tuple(va), label(vb), lw.shape_tuple(vb), lw.shape(x, i), lw.shape(y, j))
+    shape = (lw.shape(va, 0), lw.shape(va, 1), lw.shape(vb, 2))
+    lw.shapes[out] = shape
+    lw.emit(Alloc(name, dtype, shape))
+    if not is_float(dtype):
+        _lower_batched_dot_loops(lw, va, vb, name, dtype, shape)
+        return
+    a, b, i = lw.fresh(f"{lw.name(va)}_c"), lw.fresh(f"{lw.name(vb)}_c"), lw.fresh("i")
+    lw.emit(Let(a, Call("contiguous", (as_dtype(lw, va, dtype),))))
+    lw.emit(Let(b, Call("contiguous", (as_dtype(lw, vb, dtype),))))
+    row = Call("dot_into", (Load(a, (Var(i),)), Load(b, (Var(i),)), Load(name, (Var(i),))))
+    lw.emit(Loop(i, shape[0], "serial", (Let(lw.fresh(f"{name}_row"), row),)))
+
+
+def _lower_batched_dot_loops(lw, va, vb, name, dtype, shape):
+    idx, wrap = lw.nest(shape, "parallel")
+    k, acc = lw.fresh("k"), lw.fresh("acc")
+    ea = Load(lw.name(va), (Var(idx[0]), Var(idx[1]), Var(k)))
+    eb = Load(lw.name(vb), (Var(idx[0]), Var(k), Var(idx[2])))
+    lw.emit_all(wrap([Let(acc, Cast(INT0, dtype)),
+                      Loop(k, lw.shape(vb, 1), "reduction", (Let(acc, op("add", Var(acc), op("mul", ea, eb))),)),
+                      Store(name, tuple(Var(i) for i in idx), Var(acc))]))
+
+
 # -- shapes -------------------------------------------------------------------------
 
 @rule("shape")
