@@ -437,10 +437,9 @@ def _check_contracted(a, b, axes_a, axes_b, what):
     matrix product checks only the product of them; one pair it checks itself)."""
     if len(axes_a) < 2:
         return a
-    pairs = tuple((i, j, f"{what}: axis {i} of %s has length %d and axis {j} of %s has length %d; summed axes "
-                   "must have equal lengths") for i, j in zip(axes_a, axes_b)
+    pairs = tuple((i, j) for i, j in zip(axes_a, axes_b)
                   if not (a.broadcastable[i] and b.broadcastable[j]) and not (a is b and i == j))
-    return CheckLengths(pairs)(a, b) if pairs else a
+    return CheckLengths(pairs, f"{what} (summed axes)")(a, b) if pairs else a
 
 
 def _lengths(x, axes):
@@ -1075,10 +1074,8 @@ def _masks_as_arrays(x, items):
 
 def _checked_mask(x, axis, mask):
     """`mask`, checked at run time to have the lengths of axes axis.. of `x` (NumPy's rule)."""
-    pairs = tuple((d, axis + d, f"boolean index: the mask %s has length %d on axis {d} but the tensor %s it "
-                   f"indexes has %d on axis {axis + d}") for d in range(mask.ndim)
-                  if not (mask.broadcastable[d] and x.broadcastable[axis + d]))
-    return CheckLengths(pairs, "LoopcIndexError")(mask, x) if pairs else mask
+    pairs = tuple((d, axis + d) for d in range(mask.ndim) if not (mask.broadcastable[d] and x.broadcastable[axis + d]))
+    return CheckLengths(pairs, "boolean index (the mask, the tensor)", "LoopcIndexError")(mask, x) if pairs else mask
 
 
 def _is_full_slice(item):

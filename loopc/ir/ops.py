@@ -734,26 +734,30 @@ class Nonzero(Op):
 @dataclass(frozen=True)
 class CheckLengths(Op):
     """`x` itself, after checking that it has the lengths of `y` on paired axes: `pairs`
-    holds (axis of x, axis of y, message), the message a %-format of x's name and
-    length, then y's; a mismatch raises `error` (a boolean mask against the tensor it
-    indexes, the summed axes of tensordot)."""
+    holds (axis of x, axis of y); a mismatch raises `error`, the message starting with
+    `what` (a boolean mask against the tensor it indexes, the summed axes of tensordot)."""
 
     pairs: tuple
+    what: str
     error: str = "ShapeError"
     name = "check_lengths"
 
     def make_node(self, x, y):
-        for i, j, _ in self.pairs:
+        for i, j in self.pairs:
             if not (0 <= i < x.ndim and 0 <= j < y.ndim):
                 raise LoopcValueError("check_lengths: axes %d, %d out of range for %s and %s", i, j, x, y)
         return Apply(self, [x, y], [x.type])
 
+    def message(self, i, j):
+        """The %-format of the error for pair (i, j): x's name and length, then y's."""
+        return f"{self.what}: axis {i} of %s has length %d but axis {j} of %s has length %d"
+
     def perform(self, node, inputs):
         x, y = inputs
-        for i, j, message in self.pairs:
+        for i, j in self.pairs:
             if np.shape(x)[i] != np.shape(y)[j]:
-                raise ERRORS[self.error](message, str(node.inputs[0]), np.shape(x)[i], str(node.inputs[1]),
-                                         np.shape(y)[j])
+                raise ERRORS[self.error](self.message(i, j), str(node.inputs[0]), np.shape(x)[i],
+                                         str(node.inputs[1]), np.shape(y)[j])
         return [x]
 
 

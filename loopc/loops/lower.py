@@ -858,10 +858,10 @@ def lower_check_lengths(lw, node):
     """The checks, then `x` itself, known to have y's lengths on the checked axes."""
     (x, y), out = node.inputs, node.outputs[0]
     shape = [lw.shape(x, a) for a in range(x.ndim)]
-    for i, j, message in node.op.pairs:
+    for i, j in node.op.pairs:
         if lw.shape(x, i) != lw.shape(y, j):
-            lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), node.op.error, message, label(x), lw.shape(x, i),
-                     label(y), lw.shape(y, j))
+            lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), node.op.error, node.op.message(i, j), label(x),
+                     lw.shape(x, i), label(y), lw.shape(y, j))
         shape[i] = lw.shape(y, j)
     lw.bind(out, lw.name(x), tuple(shape))
 
