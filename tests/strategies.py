@@ -374,7 +374,7 @@ class Builder:
     def grow(self, steps):
         actions = [self.unary, self.binary, self.binary, self.scalar_binary, self.switch, self.cast, self.reduce,
                    self.dot, self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
-                   self.set_subtensor, self.random]
+                   self.set_subtensor, self.random, self.advanced_index, self.tensor_product]
         for _ in range(steps):
             action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
             if action() is None:
@@ -661,12 +661,120 @@ class Builder:
             index, text = T.constant(picks), f"T.constant({src(picks)})"
         return self.add(x.var[index], (len(picks),) + x.shape[1:], x.exact, f"{x.name}[{text}]")
 
+    def index_array(self, n, shape):
+        """An integer array of `shape` with values in [-n, n) (a constant or an input; its
+        length-1 axes flagged broadcastable, so that it broadcasts as in NumPy)."""
+        d = self.draw
+        values = np.array(d(st.lists(st.integers(-n, n - 1), min_size=math.prod(shape), max_size=math.prod(shape))),
+                          dtype=d(st.sampled_from(["int64", "int32"]))).reshape(shape)
+        if self.coin():
+            return T.constant(values), f"T.constant({src(values)})", values
+        v = self.new_input(values.dtype.name, shape, tuple(k == 1 for k in shape), values)
+        return v.var, v.name, values
+
+    def advanced_index(self):
+        """`x[...]` with NumPy's advanced indexing: integer arrays (several, broadcasting
+        together, of any ndim, on any axes, negative or empty) among slices, ints and new
+        axes, or a boolean mask."""
+        d = self.draw
+        x = self.operand(where=lambda e: e.ndim >= 1)
+        if x is None:
+            return None
+        if self.coin(0.3):
+            return self.mask_index(x)
+        block = tuple(d(st.lists(st.sampled_from([2, 1, 3, 0]), min_size=1, max_size=2)))
+        items, texts, concrete = [], [], []
+        for axis in range(d(st.integers(1, x.ndim))):
+            n = x.shape[axis]
+            how = d(st.sampled_from(["array", "array", "slice", "int", "newaxis"]))
+            if how == "newaxis":
+                items.append(None)
+                texts.append("None")
+                concrete.append(None)
+                how = "slice"
+            if n == 0 and how in ("array", "int"):
+                how = "slice"
+            if how == "array":
+                shape = tuple(1 if self.coin(0.3) else k for k in block[d(st.integers(0, len(block) - 1)):])
+                var, text, values = self.index_array(n, shape)
+            elif how == "int":
+                values = d(st.integers(-n, n - 1))
+                var, text = values, repr(values)
+            else:
+                bounds = [d(st.sampled_from([None, -1, 0, 1, n + 1])), d(st.sampled_from([None, -1, 1, 2])),
+                          d(st.sampled_from([None, 1, -1, 2]))]
+                values = var = slice(*bounds)
+                text = ":".join("" if b is None else repr(b) for b in bounds)
+            items.append(var)
+            texts.append(text)
+            concrete.append(values)
+        if not any(isinstance(c, np.ndarray) for c in concrete):
+            if x.shape[0] == 0 or concrete[0] is None:
+                return None
+            var, text, values = self.index_array(x.shape[0], block)
+            items[0], texts[0], concrete[0] = var, text, values
+        shape = np.empty(x.shape)[tuple(concrete)].shape
+        return self.add(x.var[tuple(items)], shape, x.exact, f"{x.name}[{', '.join(texts)},]")
+
+    def mask_index(self, x):
+        """`x[mask]` or `x[:, mask]` with a boolean mask (a constant or an input) of the
+        shape of the axes it covers; it may have no True."""
+        d = self.draw
+        start = d(st.integers(0, x.ndim - 1))
+        shape = x.shape[start:start + d(st.integers(1, x.ndim - start))]
+        mask = np.asarray(d(hnp.arrays("bool", shape)))
+        if self.coin():
+            var, text = T.constant(mask), f"T.constant({src(mask)})"
+        else:
+            v = self.new_input("bool", shape, tuple(k == 1 and self.coin() for k in shape), mask)
+            var, text = v.var, v.name
+        index = (slice(None),) * start + (mask,)
+        out = x.var[(slice(None),) * start + (var,)]
+        return self.add(out, np.empty(x.shape)[index].shape, x.exact, f"{x.name}[{':, ' * start}{text}]")
+
+    def tensor_product(self):
+        """N-d `T.dot`, `T.tensordot` or `T.batched_dot` of two operands whose lengths fit."""
+        d = self.draw
+        how = d(st.sampled_from(["dot", "tensordot", "batched_dot"]))
+        a = self.operand(where=lambda e: e.ndim >= (1 if how != "batched_dot" else 2))
+        if a is None:
+            return None
+        if how == "dot":
+            def fits(b):
+                return b.ndim >= 1 and max(a.ndim, b.ndim) > 2 and a.shape[-1] == b.shape[max(0, b.ndim - 2)]
+        elif how == "tensordot":
+            n = d(st.integers(0, min(a.ndim, 2)))
+
+            def fits(b):
+                return b.ndim >= n and a.shape[a.ndim - n:] == b.shape[:n] and a.ndim + b.ndim - 2 * n <= 4
+        else:
+            def fits(b):
+                return 2 <= b.ndim <= 3 and a.ndim <= 3 and b.shape[0] == a.shape[0] and \
+                    a.shape[-1] == b.shape[1 if b.ndim == 3 else 1]
+        b = self.operand(where=fits)
+        if b is None:
+            return None
+        if how == "dot":
+            out, text = self.apply(T.dot, a.var, b.var), f"T.dot({a.name}, {b.name})"
+            shape = np.dot(np.empty(a.shape), np.empty(b.shape)).shape
+        elif how == "tensordot":
+            out, text = self.apply(T.tensordot, a.var, b.var, n), f"T.tensordot({a.name}, {b.name}, {n})"
+            shape = np.tensordot(np.empty(a.shape), np.empty(b.shape), n).shape
+        else:
+            out, text = self.apply(T.batched_dot, a.var, b.var), f"T.batched_dot({a.name}, {b.name})"
+            shape = a.shape[:-1] + b.shape[2:]
+        if out is None:
+            return None
+        exact = a.exact and b.exact and out.dtype in DISCRETE
+        return self.add(out, shape, exact, text)
+
     def set_subtensor(self):
         """`set_subtensor(x[idx], y)` or `inc_subtensor(...)` over a basic index, an int vector,
         or the whole of a 0-d value (`s[()]`)."""
         if self.coin(0.15):
             return self.set_scalar()
-        region = self.take() if self.coin(0.3) else self.index()
+        how = self.draw(st.floats(0, 1))
+        region = self.take() if how < 0.25 else self.advanced_index() if how < 0.5 else self.index()
         if region is None or region.var.owner is None:
             return None
         owner = region.var.owner

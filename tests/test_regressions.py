@@ -355,3 +355,13 @@ def test_a_check_whose_message_names_a_step_value_stays_in_the_step(mode, optimi
     with pytest.raises(ShapeError, match="inner lengths 3 and 2 differ"):
         f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((2, 2)))
     np.testing.assert_array_equal(f(np.array([2, 1]), np.ones(3), np.ones(3), np.ones((3, 2))), [12.0, 6.0])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_0d_constant_non_sequence_without_the_optimizer(mode, optimizer):
+    # Without canonicalize (which moves constant non-sequences into the body), the body read
+    # the constant through a local that nothing defined: 0-d constants are literals.
+    x = T.dvector("x")
+    out, _ = loopc.scan(lambda h, c: h + T.cast(c, "float64"), outputs_info=[x],
+                        non_sequences=[T.constant(np.array(True))], n_steps=2)
+    np.testing.assert_array_equal(run(mode, [x], out, np.zeros(2)), [[1.0, 1.0], [2.0, 2.0]])

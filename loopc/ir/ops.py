@@ -552,9 +552,15 @@ class AdvancedIncSubtensor1(Op):
     def perform(self, node, inputs):
         x, y, idx = inputs
         out = np.array(x, copy=True)
-        y = np.broadcast_to(np.asarray(y, dtype=out.dtype), (len(idx),) + out.shape[1:])
-        for k, i in enumerate(idx):
+        for i in idx:
             check_int_index(str(node.inputs[0]), 0, int(i), out.shape[0])
+        region = (len(idx),) + out.shape[1:]
+        for axis, (m, n) in enumerate(zip(np.shape(y), region)):
+            if not node.inputs[1].broadcastable[axis] and m != n:
+                raise ShapeError("%s: the value %s has length %d on axis %d, the region of %s it goes to has %d",
+                                 self.name, node.inputs[1], m, axis, node.inputs[0], n)
+        y = np.broadcast_to(np.asarray(y, dtype=out.dtype), region)
+        for k, i in enumerate(idx):
             if self.set_instead_of_inc:
                 out[i] = y[k]
             else:

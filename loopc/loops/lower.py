@@ -696,6 +696,13 @@ def lower_inc_take(lw, node):
     xvar, yvar, ivar = node.inputs
     idx = lw.name(ivar)
     check_take(lw, xvar, idx)
+    region = (ShapeOf(idx, 0),) + tuple(lw.shape(xvar, a) for a in range(1, xvar.ndim))
+    for axis in range(yvar.ndim):
+        if yvar.broadcastable[axis] or lw.shape(yvar, axis) == region[axis]:
+            continue
+        lw.check(op("neq", lw.shape(yvar, axis), region[axis]), "ShapeError",
+                 f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
+                 label(yvar), lw.shape(yvar, axis), label(xvar), region[axis])
     name, k = lw.name(node.outputs[0]), lw.fresh("k")
     lw.emit(Let(name, Call("copy", (lw.value(xvar),))))
     yk = Load(lw.name(yvar), (INT0 if yvar.broadcastable[0] else Var(k),))
