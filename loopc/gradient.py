@@ -37,8 +37,8 @@ from .errors import LoopcError, LoopcTypeError, LoopcValueError, UnsupportedErro
 from .frontend.variable import compute_test_values
 from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, toposort
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
-                     AdvancedSubtensor1, Alloc, BatchedDot, ARange, Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce,
-                     Reshape, Shape, ShapeI, Subtensor)
+                     AdvancedSubtensor1, Alloc, ARange, BatchedDot, Concatenate, DimShuffle, Dot, Elemwise,
+                     IncSubtensor, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from .ir.types import TensorType, is_discrete
 
 __all__ = ["grad", "jacobian", "hessian", "verify_grad", "GRAD", "CONNECTED", "ZERO",
@@ -429,7 +429,8 @@ def _check_lengths_rule(node, grads):
 
 
 GRAD.update({"advanced_subtensor": _advanced_subtensor_rule, "advanced_inc_subtensor": _advanced_inc_subtensor_rule,
-             "advanced_set_subtensor": _advanced_inc_subtensor_rule, "nonzero": _no_rule, "check_lengths": _check_lengths_rule})
+             "advanced_set_subtensor": _advanced_inc_subtensor_rule, "nonzero": _no_rule,
+             "check_lengths": _check_lengths_rule})
 
 
 # -- creation and side effects ------------------------------------------------------------

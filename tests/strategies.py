@@ -758,7 +758,7 @@ class Builder:
         out = self.apply(fn, a.var, b.var, *args)
         if out is None:
             return None
-        ea, eb = np.empty(a.shape), np.empty(b.shape)
+        ea, eb = np.zeros(a.shape), np.zeros(b.shape)
         if how == "dot":
             out_shape = np.dot(ea, eb).shape
         elif how == "tensordot":

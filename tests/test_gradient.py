@@ -344,8 +344,8 @@ def test_every_op_has_a_rule():
     ops = [Dot(), Shape(), ShapeI(0), DimShuffle((0,)), Reshape(1), Concatenate(0), Subtensor(("i",)),
            IncSubtensor(("i",)), IncSubtensor(("i",), True), AdvancedSubtensor1(), AdvancedIncSubtensor1(),
            AdvancedIncSubtensor1(True), Alloc(), ARange("int64"), Eye("float64"), MakeVector("float64"),
-           Print("m"), AdvancedSubtensor(("a",)), AdvancedIncSubtensor(("a",)), AdvancedIncSubtensor(("a",), True),
-           BatchedDot(), Nonzero(), CheckLengths((), "test")] + [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
+           Print("m"), AdvancedSubtensor(("a",)), AdvancedIncSubtensor(("a",)),
+           AdvancedIncSubtensor(("a",), True), BatchedDot(), Nonzero(), CheckLengths((), "test")] + [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
     missing = [op.name for op in ops if op.name not in GRAD]
     assert missing == [] and "scan" in GRAD
     assert set(CONNECTED) <= set(GRAD)

@@ -122,14 +122,16 @@ def error_functions():
     """One function per mode whose outputs each fail on one kind of bad input."""
     x, i, j = T.matrix("x"), T.lvector("i"), T.lvector("j")
     m, y = T.matrix("m", "bool"), T.vector("y")
-    a, b, c = T.tensor3("a"), T.tensor3("b"), T.tensor3("c")
-    outs = [x[i, j], x[m], T.inc_subtensor(x[i, j], y), T.tensordot(a, c, [[1, 2], [0, 1]]), T.batched_dot(a, b)]
-    return {mode: loopc.function([x, i, j, m, y, a, b, c], outs, mode=mode) for mode in MODES}
+    a, b, c, d, e = T.tensor3("a"), T.tensor3("b"), T.tensor3("c"), T.tensor3("d"), T.matrix("e")
+    outs = [x[i, j], x[m], T.inc_subtensor(x[i, j], y), T.tensordot(a, c, [[1, 2], [0, 1]]), T.batched_dot(a, b),
+            T.dot(a, d), T.batched_dot(a, e)]
+    return {mode: loopc.function([x, i, j, m, y, a, b, c, d, e], outs, mode=mode) for mode in MODES}
 
 
 def good_inputs():
     return dict(x=np.ones((3, 4)), i=np.array([0, 2]), j=np.array([3, -4]), m=np.ones((3, 4), bool),
-                y=np.ones(2), a=np.ones((2, 3, 4)), b=np.ones((2, 4, 3)), c=np.ones((3, 4, 2)))
+                y=np.ones(2), a=np.ones((2, 3, 4)), b=np.ones((2, 4, 3)), c=np.ones((3, 4, 2)), d=np.ones((5, 4, 2)),
+                e=np.ones((2, 4)))
 
 
 BAD_INPUTS = [
@@ -144,6 +146,10 @@ BAD_INPUTS = [
     (dict(c=np.ones((3, 2, 2))), ShapeError, "summed axes"),  # the products of the lengths differ too
     (dict(b=np.ones((3, 4, 3))), ShapeError, "batch lengths"),
     (dict(b=np.ones((2, 3, 3))), ShapeError, "inner lengths"),
+    (dict(d=np.ones((5, 3, 2))), ShapeError, r"dot \(summed axes\): axis 2 of a has length 4 but axis 1 of d has "
+     "length 3"),
+    (dict(e=np.ones((2, 3))), ShapeError, "axis 2 of a has length 4 but axis 1 of e has length 3"),
+    (dict(e=np.ones((1, 4))), ShapeError, "axis 0 of a has length 2 but axis 0 of e has length 1"),
 ]
 
 
@@ -199,8 +205,7 @@ def test_gradients_against_finite_differences(gradient_functions, mode):
     values = [RNG.uniform(-1, 1, (2, 3, 4)), RNG.uniform(-1, 1, (4, 5)), RNG.uniform(-1, 1, (2, 4, 3)),
               RNG.uniform(-1, 1, (3, 4)), np.array([0, 2, 2, -1]), np.array([1, 1, 3, 0]),
               RNG.uniform(0.5, 1.5, (2, 3, 5))]
-    got = f(*values)
-    costs, grads = got[:3], got[3:]
+    grads = f(*values)[3:]
     wanted = [(0, 0), (0, 1), (1, 0), (1, 2), (2, 3)]  # (cost, input) of each gradient, in order
     for (c, k), g in zip(wanted, grads):
         numeric = numeric_grad(lambda *v: float(f(*v)[c]), values, k)

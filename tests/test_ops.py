@@ -558,7 +558,8 @@ def nd_dot(g):
     g.case("batched_float32_float64", T.batched_dot(f3, b3), np.matmul(f3_v, b3_v))
     g.case("batched_int", T.batched_dot(i3, ib3), np.matmul(i3_v, ib3_v))
     c4, c4_v = inp("c4", "float64", (2, 3, 5, 6))
-    g.case("batched_4d", T.batched_dot(a4, c4), np.stack([np.tensordot(a4_v[k], c4_v[k], [[2], [1]]) for k in range(2)]))
+    g.case("batched_4d", T.batched_dot(a4, c4),
+           np.stack([np.tensordot(a4_v[k], c4_v[k], [[2], [1]]) for k in range(2)]))
     g.case("batched_tensordot_1", T.batched_tensordot(a3, b3, 1), np.einsum("bij,bjk->bik", a3_v, b3_v))
     g.case("batched_tensordot_pairs", T.batched_tensordot(a4, a3, [[2, 1], [2, 1]]),
            np.einsum("bijk,bij->bk", a4_v, a3_v))

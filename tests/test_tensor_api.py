@@ -304,8 +304,10 @@ def test_switch_where_clip():
     assert T.switch(f > 0, f, 0.0).dtype == "float32"
     assert T.switch(c, 1.0, 0.0).dtype == config.floatX
     check([x], T.clip(x, -1.0, 1.0), [a], np.clip(a, -1, 1))
+    (nz,) = T.where(c)  # NumPy's one-argument form: nonzero
+    check([c], nz, [cv], np.where(cv)[0])
     with pytest.raises(LoopcTypeError, match="nonzero"):
-        T.where(c)
+        T.where(c, x)
 
 
 def test_cast():

@@ -18,8 +18,8 @@ from ..config import config
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError
 from ..ir.graph import Constant, SharedVariable, Variable
 from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
-                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, CheckLengths, Concatenate, DimShuffle, Dot, Elemwise, Eye,
-                      IncSubtensor, MakeVector, Nonzero, Reduce, Reshape, Shape, ShapeI, Subtensor)
+                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, CheckLengths, Concatenate, DimShuffle, Dot,
+                      Elemwise, Eye, IncSubtensor, MakeVector, Nonzero, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from ..ir import types
 from ..ir.types import TensorType, float_of, is_discrete, is_float, is_int, upcast
 
@@ -383,7 +383,7 @@ def dot(a, b):
         return Dot()(a, b)
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)
-    return tensordot(a, b, [[a.ndim - 1], [builtins.max(0, b.ndim - 2)]])
+    return _tensordot(a, b, [a.ndim - 1], [builtins.max(0, b.ndim - 2)], "dot")
 
 
 def tensordot(a, b, axes=2):
@@ -393,8 +393,11 @@ def tensordot(a, b, axes=2):
     operand transposed to (kept axes, summed axes) and reshaped to 2-d, which is the
     form BLAS wants; the product is reshaped back."""
     a, b = _as_tensors([a, b])
-    axes_a, axes_b = _tensordot_axes(a, b, axes, "tensordot")
-    a = _check_contracted(a, b, axes_a, axes_b, "tensordot")
+    return _tensordot(a, b, *_tensordot_axes(a, b, axes, "tensordot"), "tensordot")
+
+
+def _tensordot(a, b, axes_a, axes_b, what):
+    a = _check_contracted(a, b, axes_a, axes_b, what)
     if not axes_a:  # nothing summed: the outer product
         return mul(a.dimshuffle(*range(a.ndim), *["x"] * b.ndim), b.dimshuffle(*["x"] * a.ndim, *range(b.ndim)))
     free_a = [k for k in range(a.ndim) if k not in axes_a]
@@ -433,13 +436,19 @@ def _tensordot_axes(a, b, axes, what):
 
 
 def _check_contracted(a, b, axes_a, axes_b, what):
-    """`a`, checked at run time to have the lengths of `b` on the paired axes (the
-    matrix product checks only the product of them; one pair it checks itself)."""
-    if len(axes_a) < 2:
-        return a
+    """`a`, checked at run time to have the lengths of `b` on the paired axes: the
+    matrix product of the reshaped operands would check only the products of them, and
+    its message would name the reshapes."""
     pairs = tuple((i, j) for i, j in zip(axes_a, axes_b)
                   if not (a.broadcastable[i] and b.broadcastable[j]) and not (a is b and i == j))
-    return CheckLengths(pairs, f"{what} (summed axes)")(a, b) if pairs else a
+    return _checked(CheckLengths(pairs, f"{what} (summed axes)"), a, b) if pairs else a
+
+
+def _checked(check, x, y):
+    """`check(x, y)` under x's name, so that errors further on name x."""
+    out = check(x, y)
+    out.name = x.name
+    return out
 
 
 def _lengths(x, axes):
@@ -489,6 +498,8 @@ def _batched_product(a, b):
     broadcastable rows and columns; two batches of vectors: the sum of their products."""
     if a.ndim == 3 and b.ndim == 3:  # (B, m, n) . (B, n, k)
         return BatchedDot()(a, b)
+    if a.ndim == 3 or b.ndim == 3:  # checked here: BatchedDot's own message would name the dimshuffle
+        a = _checked(CheckLengths(((0, 0), (a.ndim - 1, 1)), "batched_dot (batch and summed axes)"), a, b)
     if a.ndim == 3:  # (B, m, n) . (B, n)
         return BatchedDot()(a, b.dimshuffle(0, 1, "x")).dimshuffle(0, 1)
     if b.ndim == 3:  # (B, n) . (B, n, k)
@@ -1074,8 +1085,10 @@ def _masks_as_arrays(x, items):
 
 def _checked_mask(x, axis, mask):
     """`mask`, checked at run time to have the lengths of axes axis.. of `x` (NumPy's rule)."""
-    pairs = tuple((d, axis + d) for d in range(mask.ndim) if not (mask.broadcastable[d] and x.broadcastable[axis + d]))
-    return CheckLengths(pairs, "boolean index (the mask, the tensor)", "LoopcIndexError")(mask, x) if pairs else mask
+    pairs = tuple((d, axis + d) for d in range(mask.ndim)
+                  if not (mask.broadcastable[d] and x.broadcastable[axis + d]))
+    return _checked(CheckLengths(pairs, "boolean index (the mask, the tensor)", "LoopcIndexError"), mask, x) \
+        if pairs else mask
 
 
 def _is_full_slice(item):
@@ -1249,8 +1262,8 @@ __all__ = [
     "bitwise_xor", "bitwise_not", "isnan", "isinf", "switch", "where", "identity", "tensor_copy", "clip",
     "largest", "smallest",
     # linear algebra and reductions
-    "dot", "tensordot", "batched_dot", "batched_tensordot", "outer", "sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin",
-    "max_and_argmax", "any", "all", "norm",
+    "dot", "tensordot", "batched_dot", "batched_tensordot", "outer", "sum", "prod", "mean", "var", "std", "max",
+    "min", "argmax", "argmin", "max_and_argmax", "any", "all", "norm",
     # shapes
     "shape", "reshape", "flatten", "dimshuffle", "transpose", "shape_padleft", "shape_padright",
     "shape_padaxis", "addbroadcast", "unbroadcast", "patternbroadcast", "concatenate", "join", "stack",

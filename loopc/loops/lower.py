@@ -870,6 +870,9 @@ def lower_check_lengths(lw, node):
             lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), node.op.error, node.op.message(i, j), label(x),
                      lw.shape(x, i), label(y), lw.shape(y, j))
         shape[i] = lw.shape(y, j)
+    if x.ndim == 0:  # no axis to check
+        lw.emit(Let(lw.name(out), lw.value(x)))
+        return
     lw.bind(out, lw.name(x), tuple(shape))
 
 
