@@ -329,3 +329,17 @@ def test_compiled_gathers_match_numpy(py_gather, data):
     for got, w in zip(py_gather(xv, iv, jv), want):
         assert got.shape == w.shape
         np.testing.assert_array_equal(got, w)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_zero_step_scan_outputs_have_the_row_shape(mode):
+    """A scan that runs no step gives its outputs the row shape a step would: the reference
+    finds it on stand-in values (an advanced index's shape is its arrays' shapes)."""
+    X, i, j, n = T.tensor3("X"), T.lvector("i"), T.lvector("j"), T.lscalar("n")
+    out, _ = loopc.scan(lambda x: x[i, j] * 2 + T.batched_dot(x[None], x[None].dimshuffle(0, 2, 1))[0, i, j],
+                        sequences=[X], n_steps=n)
+    f = loopc.function([X, i, j, n], out, mode=mode)
+    xv = RNG.uniform(-1, 1, (3, 4, 5))
+    assert f(xv, np.array([0, 1]), np.array([2, 3]), 0).shape == (0, 2)
+    want = np.stack([x[[0, 1], [2, 3]] * 2 + (x @ x.T)[[0, 1], [2, 3]] for x in xv[:2]])
+    np.testing.assert_allclose(f(xv, np.array([0, 1]), np.array([2, 3]), 2), want, rtol=1e-12)
