@@ -36,9 +36,9 @@ import numpy as np
 from .errors import LoopcError, LoopcTypeError, LoopcValueError, UnsupportedError
 from .frontend.variable import compute_test_values
 from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, toposort
-from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange,
-                     Concatenate, DimShuffle, Dot, Elemwise, IncSubtensor, Reduce, Reshape, Shape, ShapeI,
-                     Subtensor)
+from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
+                     AdvancedSubtensor1, Alloc, ARange, BatchedDot, Concatenate, DimShuffle, Dot, Elemwise,
+                     IncSubtensor, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from .ir.ops import CumOp, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
@@ -182,6 +182,7 @@ CONNECTED = {
     "shape": 0, "shape_i": 0, "arange": 0, "eye": 0,
     "subtensor": 1, "take": 1, "alloc": 1, "reshape": 1, "repeat": 1,
     "inc_subtensor": 2, "set_subtensor": 2, "inc_take": 2, "set_take": 2,
+    "advanced_subtensor": 1, "advanced_inc_subtensor": 2, "advanced_set_subtensor": 2, "nonzero": 0, "check_lengths": 1,
     **{f"random_{dist}": 0 for dist in RANDOM_DISTS},
 }
 
@@ -328,6 +329,16 @@ def _dot_rule(node, grads):
 GRAD["dot"] = _dot_rule
 
 
+def _batched_dot_rule(node, grads):
+    """Per batch element, the matrix product's gradient."""
+    (a, b), gz = node.inputs, grads[0]
+    swap = DimShuffle((0, 2, 1))
+    return [_apply(BatchedDot(), gz, _apply(swap, b)), _apply(BatchedDot(), _apply(swap, a), gz)]
+
+
+GRAD["batched_dot"] = _batched_dot_rule
+
+
 # -- shapes -----------------------------------------------------------------------------
 
 def _dimshuffle_rule(node, grads):
@@ -462,6 +473,31 @@ def _repeat_rule(node, grads):
 
 GRAD.update({"cumsum": _cumsum_rule, "cumprod": _cumprod_rule, "sort": _sort_rule, "argsort": _zero_rule,
              "repeat": _repeat_rule})
+def _advanced_subtensor_rule(node, grads):
+    """The output gradient added into zeros at the indexed positions (repeats accumulate)."""
+    x, *indices = node.inputs
+    gx = _apply(AdvancedIncSubtensor(node.op.idx_list), _zeros_like(x, grads[0].dtype), grads[0], *indices)
+    return [gx] + [None] * len(indices)
+
+
+def _advanced_inc_subtensor_rule(node, grads):
+    """inc: x gets gz, y gets gz at the region; set: x gets gz with the region zeroed."""
+    x, y, *indices = node.inputs
+    gz, op = grads[0], node.op
+    gy = _apply(AdvancedSubtensor(op.idx_list), gz, *indices)
+    gx = gz
+    if op.set_instead_of_inc:
+        gx = _apply(AdvancedIncSubtensor(op.idx_list, True), gz, _constant(0, gz.dtype, gy.ndim), *indices)
+    return [gx, gy] + [None] * len(indices)
+
+
+def _check_lengths_rule(node, grads):
+    return [grads[0], None]
+
+
+GRAD.update({"advanced_subtensor": _advanced_subtensor_rule, "advanced_inc_subtensor": _advanced_inc_subtensor_rule,
+             "advanced_set_subtensor": _advanced_inc_subtensor_rule, "nonzero": _no_rule,
+             "check_lengths": _check_lengths_rule})
 
 
 # -- creation and side effects ------------------------------------------------------------

@@ -375,7 +375,8 @@ class Builder:
     def grow(self, steps):
         actions = [self.unary, self.binary, self.binary, self.scalar_binary, self.switch, self.cast, self.reduce,
                    self.dot, self.index, self.shape_op, self.concatenate, self.new_input, self.constant, self.take,
-                   self.set_subtensor, self.random, self.along_axis]
+                   self.set_subtensor, self.random, self.advanced_index, self.advanced_index, self.tensor_product,
+                   self.along_axis]
         for _ in range(steps):
             action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
             if action() is None:
@@ -689,12 +690,122 @@ class Builder:
             index, text = T.constant(picks), f"T.constant({src(picks)})"
         return self.add(x.var[index], (len(picks),) + x.shape[1:], x.exact, f"{x.name}[{text}]")
 
-    def set_subtensor(self):
+    def index_array(self, n, shape):
+        """An integer array of `shape` with values in [-n, n) (a constant or an input; its
+        length-1 axes flagged broadcastable, so that it broadcasts as in NumPy)."""
+        d = self.draw
+        values = np.array(d(st.lists(st.integers(-n, n - 1), min_size=math.prod(shape), max_size=math.prod(shape))),
+                          dtype=d(st.sampled_from(["int64", "int32"]))).reshape(shape)
+        if self.coin():
+            return T.constant(values), f"T.constant({src(values)})", values
+        v = self.new_input(values.dtype.name, shape, tuple(k == 1 for k in shape), values)
+        return v.var, v.name, values
+
+    def advanced_index(self):
+        """`x[...]` with NumPy's advanced indexing: integer arrays (several, broadcasting
+        together, of any ndim, on any axes, negative or empty) among slices, ints and new
+        axes, or a boolean mask."""
+        d = self.draw
+        x = self.operand(where=lambda e: e.ndim >= 1)
+        if x is None:
+            return None
+        if self.coin(0.2):
+            return self.mask_index(x)
+        block = tuple(d(st.lists(st.sampled_from([2, 1, 3, 0]), min_size=1, max_size=2)))
+        items, texts, concrete = [], [], []
+        for axis in range(d(st.integers(1, x.ndim))):
+            n = x.shape[axis]
+            how = d(st.sampled_from(["array", "array", "slice", "int", "newaxis"]))
+            if how == "newaxis":
+                items.append(None)
+                texts.append("None")
+                concrete.append(None)
+                how = "slice"
+            if n == 0 and how in ("array", "int"):
+                how = "slice"
+            if how == "array":
+                shape = tuple(1 if self.coin(0.3) else k for k in block[d(st.integers(0, len(block) - 1)):])
+                var, text, values = self.index_array(n, shape)
+            elif how == "int":
+                values = d(st.integers(-n, n - 1))
+                var, text = values, repr(values)
+            else:
+                bounds = [d(st.sampled_from([None, -1, 0, 1, n + 1])), d(st.sampled_from([None, -1, 1, 2])),
+                          d(st.sampled_from([None, 1, -1, 2]))]
+                values = var = slice(*bounds)
+                text = ":".join("" if b is None else repr(b) for b in bounds)
+            items.append(var)
+            texts.append(text)
+            concrete.append(values)
+        if not any(isinstance(c, np.ndarray) for c in concrete):
+            if x.shape[0] == 0 or concrete[0] is None:
+                return None
+            var, text, values = self.index_array(x.shape[0], block)
+            items[0], texts[0], concrete[0] = var, text, values
+        shape = np.empty(x.shape)[tuple(concrete)].shape
+        return self.add(x.var[tuple(items)], shape, x.exact, f"{x.name}[{', '.join(texts)},]")
+
+    def mask_index(self, x):
+        """`x[mask]` or `x[:, mask]` with a boolean mask (a constant or an input) of the
+        shape of the axes it covers; it may have no True."""
+        d = self.draw
+        start = d(st.integers(0, x.ndim - 1))
+        shape = x.shape[start:start + d(st.integers(1, x.ndim - start))]
+        mask = np.asarray(d(hnp.arrays("bool", shape)))
+        if self.coin():
+            var, text = T.constant(mask), f"T.constant({src(mask)})"
+        else:
+            v = self.new_input("bool", shape, tuple(k == 1 and self.coin() for k in shape), mask)
+            var, text = v.var, v.name
+        index = (slice(None),) * start + (mask,)
+        out = x.var[(slice(None),) * start + (var,)]
+        return self.add(out, np.empty(x.shape)[index].shape, x.exact, f"{x.name}[{':, ' * start}{text}]")
+
+    def tensor_product(self):
+        """N-d `T.dot`, `T.tensordot` or `T.batched_dot` of an operand and another whose
+        lengths fit (from the pool, or a new input of that shape)."""
+        d = self.draw
+        how = d(st.sampled_from(["dot", "tensordot", "batched_dot"]))
+        a = self.operand(where=lambda e: 1 <= e.ndim <= 3 and (how != "batched_dot" or e.ndim >= 2))
+        if a is None:
+            return None
+        extra = tuple(d(st.lists(st.sampled_from([2, 1, 3, 0]), max_size=2)))
+        if how == "dot":  # b's second-to-last axis (its only one for a vector) is a's last
+            lead, last = (extra + (2, 3))[:2]
+            shape = (lead, a.shape[-1], last) if a.ndim <= 2 else (a.shape[-1],) + extra[:1]
+            args, text = (), ""
+        elif how == "tensordot":
+            n = d(st.integers(0, min(a.ndim, 2)))
+            shape = a.shape[a.ndim - n:] + extra[:max(0, 4 - a.ndim + n) - n]
+            args, text = (n,), f", {n}"
+        else:
+            shape = (a.shape[0], a.shape[-1]) + extra[:1]
+            args, text = (), ""
+        b = self.operand(where=lambda e: e.shape == tuple(shape)) if self.coin() else None
+        b = b or self.new_input(d(st.sampled_from(DTYPES)), tuple(shape))
+        fn = {"dot": T.dot, "tensordot": T.tensordot, "batched_dot": T.batched_dot}[how]
+        out = self.apply(fn, a.var, b.var, *args)
+        if out is None:
+            return None
+        ea, eb = np.zeros(a.shape), np.zeros(b.shape)
+        if how == "dot":
+            out_shape = np.dot(ea, eb).shape
+        elif how == "tensordot":
+            out_shape = np.tensordot(ea, eb, args[0]).shape
+        else:
+            out_shape = a.shape[:-1] + b.shape[2:]
+        exact = a.exact and b.exact and out.dtype in DISCRETE
+        return self.add(out, out_shape, exact, f"T.{how}({a.name}, {b.name}{text})")
+
+    def set_subtensor(self, region=None):
         """`set_subtensor(x[idx], y)` or `inc_subtensor(...)` over a basic index, an int vector,
-        or the whole of a 0-d value (`s[()]`)."""
-        if self.coin(0.15):
+        an advanced index (`region`, when given, makes it), or the whole of a 0-d value (`s[()]`)."""
+        if region is None and self.coin(0.15):
             return self.set_scalar()
-        region = self.take() if self.coin(0.3) else self.index()
+        how = self.draw(st.floats(0, 1))
+        if region is None:
+            region = self.take if how < 0.25 else self.advanced_index if how < 0.5 else self.index
+        region = region()
         if region is None or region.var.owner is None:
             return None
         owner = region.var.owner
@@ -710,6 +821,9 @@ class Builder:
             got = broadcast(region, e)
             return got is not None and got[0] == region.shape
         y = self.operand(where=fits)
+        if y is None and self.coin():  # a value of the region's shape
+            y = self.new_input(self.draw(st.sampled_from(DISCRETE[:3] if base.dtype in DISCRETE else DTYPES)),
+                               region.shape[self.draw(st.integers(0, region.ndim)):])
         if y is None:
             return None
         how = self.draw(st.sampled_from(["set_subtensor", "inc_subtensor"]))
@@ -1194,6 +1308,19 @@ def cases(draw, max_steps=6):
 
 
 @st.composite
+def indexing_cases(draw):
+    """A legal case built around advanced indexing (several arrays, int matrices, masks),
+    set/inc_subtensor of it, and N-d products, over the inputs and elementwise results."""
+    root, b = _start(draw, 0)
+    for _ in range(draw(st.integers(1, 4))):
+        action = draw(st.sampled_from([b.advanced_index, b.advanced_index, b.tensor_product, b.unary, b.binary,
+                                       lambda: b.set_subtensor(b.advanced_index)]))
+        if action() is None:
+            b.unary() or b.binary()
+    return _finish(root, b)
+
+
+@st.composite
 def scan_cases(draw):
     """A legal case built around at least one scan."""
     root = Root(draw)
@@ -1215,7 +1342,7 @@ def scan_cases(draw):
 FAULTS = ("elemwise_shape", "elemwise_length_1", "dot_shape", "initial_rows", "sequence_short",
           "negative_n_steps", "index_bounds", "empty_max", "body_shape", "reshape_size", "update_shape",
           "take_bounds", "nested_index", "alloc_shape", "alloc_negative", "state_shape", "output_shape",
-          "region_shape", "repeats")
+          "region_shape", "repeats", "advanced_bounds", "mask_shape", "index_broadcast", "summed_shape")
 
 
 @st.composite
@@ -1482,6 +1609,60 @@ def _fault_repeats(b):
         counts, error = np.array([2] * (n - 1) + [-1], "int64"), LoopcValueError
     reps = b.new_input(d(st.sampled_from(["int64", "int32"])), counts.shape, (False,), counts)
     return b.add(T.repeat(x.var, reps.var, axis=1), (2, n), True, f"T.repeat({x.name}, {reps.name}, axis=1)"), error
+def _fault_advanced_bounds(b):
+    """An int matrix index (beside a broadcasting column) with an element out of bounds."""
+    d = b.draw
+    n = d(st.integers(0, 3))
+    x = b.new_input(d(st.sampled_from(DTYPES)), (2, n))
+    bad = d(st.sampled_from([n, n + 2, -n - 1]))
+    cols = b.new_input("int64", (2, 2), (False, False), np.array([[0, 0], [bad, 0]]))
+    region = x.var[T.constant(np.array([[1], [0]])), cols.var]
+    if b.coin():
+        return b.add(region, (2, 2), True, f"{x.name}[T.constant([[1], [0]]), {cols.name}]"), LoopcIndexError
+    how = d(st.sampled_from(["set_subtensor", "inc_subtensor"]))
+    return b.add(getattr(T, how)(region, 1), (2, n), True,
+                 f"T.{how}({x.name}[T.constant([[1], [0]]), {cols.name}], 1)"), LoopcIndexError
+
+
+def _fault_mask_shape(b):
+    """A boolean mask whose shape is not that of the axes it indexes."""
+    d = b.draw
+    m, n = _two_lengths(d)
+    x = b.new_input(d(st.sampled_from(DTYPES)), (m, 2))
+    mask = b.new_input("bool", (n,))
+    if b.coin():
+        return b.add(x.var[mask.var], (0, 2), True, f"{x.name}[{mask.name}]"), LoopcIndexError
+    return b.add(T.set_subtensor(x.var[mask.var], 0), (m, 2), True, f"T.set_subtensor({x.name}[{mask.name}], 0)"), \
+        LoopcIndexError
+
+
+def _fault_index_broadcast(b):
+    """Two integer arrays that do not broadcast together (lengths m and n, neither flagged
+    broadcastable)."""
+    m, n = _two_lengths(b.draw)
+    x = b.new_input("float64", (4, 4))
+    i = b.new_input("int64", (m,), (False,), np.zeros(m, "int64"))
+    j = b.new_input("int32", (n,), (False,), np.zeros(n, "int32"))
+    return b.add(x.var[i.var, j.var], (m,), True, f"{x.name}[{i.name}, {j.name}]"), LoopcIndexError
+
+
+def _fault_summed_shape(b):
+    """tensordot, batched_dot or N-d dot of operands whose summed (or batch) lengths differ;
+    for tensordot the products of the summed lengths are equal, (n, m) against (m, n)."""
+    d = b.draw
+    m, n = _two_lengths(d)
+    how = d(st.sampled_from(["tensordot", "batched_dot", "dot"]))
+    if how == "tensordot":
+        x, y = b.new_input("float64", (2, n, m)), b.new_input("float64", (m, n, 2))
+        out, shape = T.tensordot(x.var, y.var, [[1, 2], [0, 1]]), (2, 2)
+    elif how == "batched_dot":
+        x = b.new_input("float64", (2, 3, m))
+        y = b.new_input("float64", d(st.sampled_from([(2, n, 2), (3, m, 2)])))
+        out, shape = T.batched_dot(x.var, y.var), (2, 3, 2)
+    else:
+        x, y = b.new_input("float64", (2, 3, m)), b.new_input("float64", (n, 2))
+        out, shape = T.dot(x.var, y.var), (2, 3, 2)
+    return b.add(out, shape, True, f"T.{how}({x.name}, {y.name})"), ShapeError
 
 
 FAULT_BUILDERS = {
@@ -1492,4 +1673,6 @@ FAULT_BUILDERS = {
     "nested_index": _fault_nested_index, "elemwise_length_1": _fault_elemwise_length_1,
     "alloc_shape": _fault_alloc_shape, "alloc_negative": _fault_alloc_negative, "state_shape": _fault_state_shape,
     "output_shape": _fault_output_shape, "region_shape": _fault_region_shape, "repeats": _fault_repeats,
+    "advanced_bounds": _fault_advanced_bounds, "mask_shape": _fault_mask_shape,
+    "index_broadcast": _fault_index_broadcast, "summed_shape": _fault_summed_shape,
 }

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 import loopc
 from loopc.errors import LoopcError
 from loopc.reference import evaluate
-from strategies import FAULTS, cases, failing_cases, scan_cases
+from strategies import FAULTS, cases, failing_cases, indexing_cases, scan_cases
 
 PROFILE = os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci")
 EXAMPLES = {
@@ -247,7 +247,7 @@ def check_failing(case, modes):
                 f"{describe(mode, optimize)}: a failed call advanced a random state"
 
 
-any_case = st.one_of(cases(), scan_cases())
+any_case = st.one_of(cases(), scan_cases(), indexing_cases())
 
 
 # The PY tests first: they are quick, so `pytest -x` (and tools/mutants.py) stops early.

@@ -17,7 +17,8 @@ from loopc.errors import LoopcTypeError, UnsupportedError
 from loopc.gradient import (CONNECTED, GRAD, DisconnectedInputError, GradientError, grad, hessian, jacobian,
                             verify_grad)
 from loopc.ir.graph import Apply, Constant, Graph, Op
-from loopc.ir.ops import (RANDOM_DISTS, REDUCE_KINDS, SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1,
+from loopc.ir.ops import (RANDOM_DISTS, REDUCE_KINDS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1,
+                          AdvancedSubtensor, AdvancedSubtensor1, BatchedDot, CheckLengths, Nonzero,
                           Alloc, ARange, Concatenate, DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector,
                           Print, RandomOp, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from loopc.ir.ops import CumOp, Repeat, Sort
@@ -346,7 +347,9 @@ def test_every_op_has_a_rule():
     ops = [Dot(), Shape(), ShapeI(0), DimShuffle((0,)), Reshape(1), Concatenate(0), Subtensor(("i",)),
            IncSubtensor(("i",)), IncSubtensor(("i",), True), AdvancedSubtensor1(), AdvancedIncSubtensor1(),
            AdvancedIncSubtensor1(True), Alloc(), ARange("int64"), Eye("float64"), MakeVector("float64"),
-           Print("m"), CumOp("cumsum", 0), CumOp("cumprod", 0), Sort("sort", 0), Sort("argsort", 0), Repeat(0)] + \
+           Print("m"), CumOp("cumsum", 0), CumOp("cumprod", 0), Sort("sort", 0), Sort("argsort", 0), Repeat(0),
+           AdvancedSubtensor(("a",)), AdvancedIncSubtensor(("a",)),
+           AdvancedIncSubtensor(("a",), True), BatchedDot(), Nonzero(), CheckLengths((), "test")] + \
         [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
     missing = [op.name for op in ops if op.name not in GRAD]
     assert missing == [] and "scan" in GRAD
@@ -500,6 +503,52 @@ def test_set_take():
     idx = const([4, 0, 2], "int64")
     check_grad(lambda x, y: ap(AdvancedIncSubtensor1(True), ew("sin", x), ew("sqr", y), idx),
                [uniform(-1, 1, (5, 3)), uniform(-1, 1, (3, 3))])
+
+
+ADVANCED = [  # (idx_list, index values, tensor shape)
+    (("a", "a"), [[0, 2, 2, -1], [1, 1, 0, 3]], (3, 4)),                       # x[i, j], a repeat
+    (("a",), [[[0, 4], [2, 2]]], (5, 3)),                                     # E[int matrix]
+    ((("s", False, False, False), "a"), [[3, 0, 3]], (2, 4)),                 # x[:, j]
+    (("a", ("s", True, False, False), "a"), [[1, 0], 1, [2, -1]], (2, 3, 4)),  # x[i, 1:, j]: dims first
+    ((("s", False, False, True), "a"), [-1, [[1], [0]]], (3, 2)),              # x[::-1, j] with j a column
+]
+
+
+@pytest.mark.parametrize("idx_list,index,shape", ADVANCED)
+def test_advanced_subtensor(idx_list, index, shape):
+    indices = [const(i, "int64") for i in index]
+    check_grad(lambda x: ap(AdvancedSubtensor(idx_list), ew("sin", x), *indices), [uniform(-1, 1, shape)])
+
+
+@pytest.mark.parametrize("set_instead_of_inc", [False, True])
+@pytest.mark.parametrize("idx_list,index,shape", ADVANCED)
+def test_advanced_inc_subtensor(idx_list, index, shape, set_instead_of_inc):
+    indices = [const(i, "int64") for i in index]
+    region = evaluate(Graph([], [ap(AdvancedSubtensor(idx_list), const(np.zeros(shape)), *indices)]), [])[0]
+    positions = evaluate(Graph([], [ap(AdvancedSubtensor(idx_list), const(np.arange(np.prod(shape)).reshape(shape)),
+                                       *indices)]), [])[0]
+    if set_instead_of_inc and len(np.unique(positions)) < positions.size:
+        pytest.skip("set with a repeated position: as in Theano, every copy of the value gets the gradient")
+    op = AdvancedIncSubtensor(idx_list, set_instead_of_inc)
+    check_grad(lambda a, b: ap(op, ew("sin", a), ew("sqr", b), *indices),
+               [uniform(-1, 1, shape), uniform(-1, 1, region.shape)])
+
+
+def test_advanced_inc_subtensor_broadcast_value():
+    op = AdvancedIncSubtensor(("a", "a"))
+    i, j = const([0, 2, 2], "int64"), const([1, 1, 1], "int64")
+    check_grad(lambda a, b: ap(op, a, ew("exp", b), i, j), [uniform(-1, 1, (3, 4)), uniform(-1, 1, (1,))],
+               bcast=[None, (True,)])
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (1, 4, 2)), ((3, 1, 2), (3, 2, 1))])
+def test_batched_dot(shapes):
+    check_grad(lambda a, b: ap(BatchedDot(), ew("sin", a), b), [uniform(-1, 1, s) for s in shapes])
+
+
+def test_check_lengths_passes_the_gradient_through():
+    op = CheckLengths(((0, 1),), "test")
+    check_grad(lambda a: ap(op, ew("sin", a), const(np.zeros((2, 3)))), [uniform(-1, 1, (3, 2))])
 
 
 # -- creation and side effects --------------------------------------------------------------------------

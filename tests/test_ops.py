@@ -506,6 +506,72 @@ def dot(g):
     g.case("empty_inner_int", T.dot(ia, ib), np.dot(ia_v, ib_v))
 
 
+@group
+def nd_dot(g):
+    """N-d dot, tensordot, batched_dot and batched_tensordot against NumPy (float sums
+    in another order than NumPy's: `arith` tolerance)."""
+    def inp(name, dtype, shape, view=lambda v: v):
+        if is_discrete(dtype):
+            value = view(RNG.integers(-4, 5, shape).astype(dtype))
+        else:
+            value = view(RNG.uniform(-3, 3, shape).astype(dtype))
+        return g.input(T.TensorType(dtype, (False,) * len(value.shape))(name), value), value
+
+    a3, a3_v = inp("a3", "float64", (4, 3, 2), lambda v: v.transpose(2, 1, 0))  # (2, 3, 4), not contiguous
+    b3, b3_v = inp("b3", "float64", (2, 4, 5))
+    m, m_v = inp("m", "float64", (4, 5))
+    w, w_v = inp("w", "float64", (6, 4))
+    v, v_v = inp("v", "float64", (8,), lambda v: v[::2])  # (4,), strided
+    a4, a4_v = inp("a4", "float64", (2, 3, 4, 5))
+    f3, f3_v = inp("f3", "float32", (2, 3, 4))
+    i3, i3_v = inp("i3", "int32", (2, 3, 4))
+    ib3, ib3_v = inp("ib3", "int32", (2, 4, 5))
+    l2, l2_v = inp("l2", "int64", (4, 5))
+    g.case("dot_3d_matrix", T.dot(a3, m), np.dot(a3_v, m_v))
+    g.case("dot_3d_vector", T.dot(a3, v), np.dot(a3_v, v_v))
+    g.case("dot_vector_3d", T.dot(v, b3), np.dot(v_v, b3_v))
+    g.case("dot_matrix_3d", T.dot(w, b3), np.dot(w_v, b3_v))
+    g.case("dot_3d_3d", T.dot(a3, b3), np.dot(a3_v, b3_v))
+    g.case("dot_4d_matrix", T.dot(a4, m.T), np.dot(a4_v, m_v.T))
+    g.case("dot_3d_scalar", T.dot(a3, 2.0), np.dot(a3_v, 2.0))
+    g.case("dot_float32_3d", T.dot(f3, m), np.dot(f3_v, m_v))
+    g.case("dot_int_3d", T.dot(i3, l2), np.dot(i3_v, l2_v))
+    c45, c45_v = inp("c45", "float64", (4, 5, 2))
+    g.case("tensordot_default", T.tensordot(a4, c45), np.tensordot(a4_v, c45_v))
+    g.case("tensordot_pairs", T.tensordot(a3, a4, [[1, 2], [1, 2]]), np.tensordot(a3_v, a4_v, [[1, 2], [1, 2]]))
+    g.case("tensordot_unordered", T.tensordot(a4, a3, [[2, 0], [2, 0]]), np.tensordot(a4_v, a3_v, [[2, 0], [2, 0]]))
+    g.case("tensordot_negative", T.tensordot(a3, b3, [[-1], [1]]), np.tensordot(a3_v, b3_v, [[-1], [1]]))
+    g.case("tensordot_ints", T.tensordot(a3, m, (2, 0)), np.tensordot(a3_v, m_v, (2, 0)))
+    g.case("tensordot_1", T.tensordot(a3, m, 1), np.tensordot(a3_v, m_v, 1))
+    g.case("tensordot_outer", T.tensordot(v, m, 0), np.tensordot(v_v, m_v, 0))
+    g.case("tensordot_all", T.tensordot(a3, a3, 3), np.tensordot(a3_v, a3_v, 3))
+    g.case("tensordot_int", T.tensordot(i3, ib3, [[0, 2], [0, 1]]), np.tensordot(i3_v, ib3_v, [[0, 2], [0, 1]]))
+    mb, mb_v = inp("mb", "float64", (2, 4))
+    nb, nb_v = inp("nb", "float64", (2, 4))
+    vb, vb_v = inp("vb", "float64", (2,))
+    g.case("batched_3d_3d", T.batched_dot(a3, b3), np.matmul(a3_v, b3_v))
+    g.case("batched_3d_2d", T.batched_dot(a3, mb), np.einsum("bij,bj->bi", a3_v, mb_v))
+    g.case("batched_2d_3d", T.batched_dot(mb, b3), np.einsum("bj,bjk->bk", mb_v, b3_v))
+    g.case("batched_2d_2d", T.batched_dot(mb, nb), np.einsum("bj,bj->b", mb_v, nb_v))
+    g.case("batched_1d_3d", T.batched_dot(vb, a3), vb_v[:, None, None] * a3_v)
+    g.case("batched_2d_1d", T.batched_dot(mb, vb), mb_v * vb_v[:, None])
+    g.case("batched_float32_float64", T.batched_dot(f3, b3), np.matmul(f3_v, b3_v))
+    g.case("batched_int", T.batched_dot(i3, ib3), np.matmul(i3_v, ib3_v))
+    c4, c4_v = inp("c4", "float64", (2, 3, 5, 6))
+    g.case("batched_4d", T.batched_dot(a4, c4),
+           np.stack([np.tensordot(a4_v[k], c4_v[k], [[2], [1]]) for k in range(2)]))
+    g.case("batched_tensordot_1", T.batched_tensordot(a3, b3, 1), np.einsum("bij,bjk->bik", a3_v, b3_v))
+    g.case("batched_tensordot_pairs", T.batched_tensordot(a4, a3, [[2, 1], [2, 1]]),
+           np.einsum("bijk,bij->bk", a4_v, a3_v))
+    g.case("batched_tensordot_none", T.batched_tensordot(mb, a3, [[], []]), np.einsum("bi,bjk->bijk", mb_v, a3_v))
+    e3, e3_v = inp("e3", "float64", (2, 3, 0))
+    eb3, eb3_v = inp("eb3", "float64", (2, 0, 4))
+    z3, z3_v = inp("z3", "float64", (0, 3, 4))
+    g.case("batched_empty_inner", T.batched_dot(e3, eb3), np.matmul(e3_v, eb3_v))
+    g.case("batched_empty_batch", T.batched_dot(z3, b3[:0]), np.matmul(z3_v, b3_v[:0]))
+    g.case("dot_3d_empty_inner", T.dot(e3, eb3[0]), np.dot(e3_v, eb3_v[0]))
+
+
 # -- shapes -----------------------------------------------------------------------
 
 
@@ -678,6 +744,121 @@ def indexing(g):
     inc_li = li_v.copy()
     np.add.at(inc_li, [0, 0, 3], 2)
     g.case("inc_take_int", T.inc_subtensor(li[T.stack([a - 1, a - 1, a + 2])], 2), inc_li)
+
+
+@group
+def advanced_indexing(g):
+    """NumPy's advanced indexing: several integer arrays, integer arrays of any ndim on any
+    axis, with slices, ints and new axes; boolean masks; set/inc_subtensor of all of them
+    (inc accumulates over repeated positions, as np.add.at; set keeps the last write)."""
+    x_v = np.ascontiguousarray(RNG.uniform(-3, 3, (5, 4))).T  # (4, 5), Fortran order
+    x = g.input(T.dmatrix("x"), x_v)
+    t_v = RNG.uniform(-3, 3, (2, 3, 4))
+    t = g.input(T.dtensor3("t"), t_v)
+    e_v = RNG.uniform(-3, 3, (6, 3))
+    e = g.input(T.dmatrix("E"), e_v)
+    li_v = RNG.integers(-9, 9, (3, 4)).astype("int64")
+    li = g.input(T.lmatrix("li"), li_v)
+
+    def index(name, value):
+        value = np.asarray(value)
+        kind = {"int32": "i", "int64": "l", "bool": "b"}[value.dtype.name]
+        if value.dtype == bool:
+            var = T.TensorType("bool", (False,) * value.ndim)(name)
+        else:
+            var = getattr(T, kind + {1: "vector", 2: "matrix"}[value.ndim])(name)
+        return g.input(var, value), value
+
+    idx, idx_v = index("idx", np.array([2, 0, -1, 2], "int32"))
+    jdx, jdx_v = index("jdx", np.array([1, 4, 0, -5], "int64"))
+    imat, imat_v = index("imat", np.array([[0, 5], [-1, 2], [3, 3]], "int32"))
+    y, y_v = index("y", np.array([1, 0, 3, 4], "int32"))
+    emp, emp_v = index("emp", np.zeros(0, "int64"))
+    k3, k3_v = index("k3", np.array([2, -3, 0], "int64"))
+    mask, mask_v = index("mask", RNG.uniform(size=(4, 5)) > 0.5)
+    none, none_v = index("none", np.zeros((4, 5), bool))
+    rows, rows_v = index("rows", np.array([True, False, True, True]))
+    tmask, tmask_v = index("tmask", np.array([[True, False, True], [False, False, True]]))
+    col = g.input(T.lcol("col"), np.array([[3], [0], [1]], "int64"))
+    row = g.input(T.lrow("row"), np.array([[4, 0]], "int64"))
+    col_v, row_v = g.values[-2:]
+    reads = {
+        "pair": (x[idx, jdx], x_v[idx_v, jdx_v]),
+        "int_matrix": (e[imat], e_v[imat_v]),
+        "int_matrix_slice": (e[imat, 1:], e_v[imat_v, 1:]),
+        "int_matrix_second_axis": (e[:, imat[:1] % 3], e_v[:, imat_v[:1] % 3]),
+        "column": (x[:, jdx], x_v[:, jdx_v]),
+        "column_of_rows": (x[1:3, jdx], x_v[1:3, jdx_v]),
+        "middle_axis_reversed": (t[:, k3, ::-1], t_v[:, k3_v, ::-1]),
+        "take_then_int": (x[idx, 2], x_v[idx_v, 2]),
+        "int_then_array": (t[:, 1, [0, 3]], t_v[:, 1, [0, 3]]),
+        "int_apart_from_array": (t[0, :, [0, 3, 1]], t_v[0, :, [0, 3, 1]]),
+        "arrays_apart": (t[[1, -2], :, k3[:2]], t_v[[1, -2], :, k3_v[:2]]),
+        "broadcast_col_row": (x[col, row], x_v[col_v, row_v]),
+        "broadcast_constant": (x[idx.dimshuffle(0, "x"), [0, 2]], x_v[idx_v[:, None], [0, 2]]),
+        "broadcast_0d": (t[1, k3, :2], t_v[1, k3_v, :2]),
+        "negative": (x[[-1, -4], [-5, 0]], x_v[[-1, -4], [-5, 0]]),
+        "empty": (x[emp, :2], x_v[emp_v, :2]),
+        "empty_pair": (x[emp, emp], x_v[emp_v, emp_v]),
+        "empty_column": (x[:, emp], x_v[:, emp_v]),
+        "empty_list": (x[1:, []], x_v[1:, []]),
+        "newaxis": (x[idx, None], x_v[idx_v, None]),
+        "newaxis_apart": (x[idx, None, jdx], x_v[idx_v, None, jdx_v]),
+        "newaxis_first": (x[None, idx, 1:], x_v[None, idx_v, 1:]),
+        "ellipsis": (t[..., [0, 3]], t_v[..., [0, 3]]),
+        "ints": (li[[0, 2, 2], [3, -1, 0]], li_v[[0, 2, 2], [3, -1, 0]]),
+        "mask": (x[mask], x_v[mask_v]),
+        "mask_no_true": (x[none], x_v[none_v]),
+        "mask_rows": (x[rows], x_v[rows_v]),
+        "mask_rows_slice": (x[rows, 1:], x_v[rows_v, 1:]),
+        "mask_columns": (x[:, rows_v.repeat(2)[:5]], x_v[:, rows_v.repeat(2)[:5]]),
+        "mask_gt": (x[x > 0], x_v[x_v > 0]),
+        "mask_2d_of_3d": (t[tmask], t_v[tmask_v]),
+        "mask_then_array": (t[tmask, [1, 1, 3]], t_v[tmask_v, [1, 1, 3]]),
+        "mask_constant": (t[:, [True, False, True]], t_v[:, [True, False, True]]),
+        "nll": (-T.mean(T.log(T.nnet.softmax(x))[T.arange(y.shape[0]), y]),
+                -np.mean(np.log(np.exp(x_v) / np.exp(x_v).sum(1, keepdims=True))[np.arange(4), y_v])),
+    }
+    for label, (out, want) in reads.items():
+        g.case(label, out, want)
+    nz = T.nonzero(mask)
+    for k, (got, want) in enumerate(zip(nz, np.nonzero(mask_v))):
+        g.case(f"nonzero_{k}", got, want)
+    g.case("flatnonzero", T.flatnonzero(t[0] > 0), np.flatnonzero(t_v[0] > 0))
+    g.case("where_one_argument", T.where(rows)[0], np.where(rows_v)[0])
+    z_v = RNG.uniform(-3, 3, (3, 2, 3))
+    z = g.input(T.dtensor3("z"), z_v)
+    w_v = RNG.uniform(-3, 3, 4)
+    w = g.input(T.dvector("w"), w_v)
+
+    def updated(base, index, value, inc):
+        out = base.copy()
+        if inc:
+            np.add.at(out, index, value)
+        else:
+            out[index] = value
+        return out
+
+    writes = {  # label: (region, base value, NumPy index, value, its value)
+        "pair": (x[idx, jdx], x_v, (idx_v, jdx_v), w, w_v),
+        "repeats": (x[[0, 0, 1, 0], [1, 1, 2, 1]], x_v, ([0, 0, 1, 0], [1, 1, 2, 1]), w, w_v),
+        "int_matrix": (e[imat], e_v, imat_v, z, z_v),
+        "int_matrix_scalar": (e[imat], e_v, imat_v, 1.5, 1.5),
+        "column_repeats": (x[:, [1, 1, 3]], x_v, (slice(None), [1, 1, 3]), w[:3], w_v[:3]),
+        "middle_axis_reversed": (t[:, k3, ::-1], t_v, (slice(None), k3_v, slice(None, None, -1)), w, w_v),
+        "apart": (t[0, :, [0, 3, 3]], t_v, (0, slice(None), [0, 3, 3]), w[:3].dimshuffle(0, "x"),
+                  w_v[:3, None]),
+        "broadcast_col_row": (x[col, row], x_v, (col_v, row_v), w[:2], w_v[:2]),
+        "empty": (x[emp, :2], x_v, (emp_v, slice(None, 2)), 5.0, 5.0),
+        "mask": (x[mask], x_v, mask_v, 2.0, 2.0),
+        "mask_gt": (x[x > 0], x_v, x_v > 0, 0.0, 0.0),
+        "mask_rows": (x[rows], x_v, rows_v, w[1:].dimshuffle(0, "x"), w_v[1:, None]),
+        "mask_2d_of_3d": (t[tmask], t_v, tmask_v, w, w_v),
+        "ints": (li[[0, 2, 2], [3, -1, 3]], li_v, ([0, 2, 2], [3, -1, 3]), 7, 7),
+    }
+    for label, (region, base_v, index, value, value_v) in writes.items():
+        g.case(f"inc_{label}", T.inc_subtensor(region, value), updated(base_v, index, value_v, True))
+        g.case(f"set_{label}", T.set_subtensor(region, value), updated(base_v, index, value_v, False))
 
 
 # -- creation ---------------------------------------------------------------------
@@ -961,7 +1142,10 @@ def test_every_op_is_rendered(compiled):
                 seen.add(type(node.op).__name__)
     classes = {"Elemwise", "Reduce", "Dot", "Shape", "ShapeI", "DimShuffle", "Reshape", "Concatenate",
                "Subtensor", "IncSubtensor", "AdvancedSubtensor1", "AdvancedIncSubtensor1", "Alloc",
-               "ARange", "Eye", "MakeVector", "CumOp", "Sort", "Repeat"}
+               "ARange", "Eye", "MakeVector", "CumOp", "Sort", "Repeat",
+               "AdvancedSubtensor", "AdvancedIncSubtensor", "Nonzero",
+               "CheckLengths", "BatchedDot"}
     names = set(O.SCALAR_OPS) | set(O.REDUCE_KINDS) | {"set_subtensor", "inc_subtensor", "set_take",
-                                                      "inc_take"}
+                                                      "inc_take", "advanced_set_subtensor",
+                                                      "advanced_inc_subtensor"}
     assert not (classes | names) - seen, f"not exercised: {sorted((classes | names) - seen)}"

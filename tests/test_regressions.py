@@ -398,3 +398,13 @@ def test_a_print_in_a_scan_step_and_another_after_the_loop(mode, capsys):
     np.testing.assert_array_equal(f(np.ones(2)), [5.0, 5.0])
     assert capsys.readouterr().out.splitlines() == ["step __str__ = [2. 2.]", "step __str__ = [4. 4.]",
                                                     "last shape = (2,)"]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_0d_constant_non_sequence_without_the_optimizer(mode, optimizer):
+    # Without canonicalize (which moves constant non-sequences into the body), the body read
+    # the constant through a local that nothing defined: 0-d constants are literals.
+    x = T.dvector("x")
+    out, _ = loopc.scan(lambda h, c: h + T.cast(c, "float64"), outputs_info=[x],
+                        non_sequences=[T.constant(np.array(True))], n_steps=2)
+    np.testing.assert_array_equal(run(mode, [x], out, np.zeros(2)), [[1.0, 1.0], [2.0, 2.0]])

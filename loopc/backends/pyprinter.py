@@ -73,6 +73,7 @@ def _shape(args):
 
 CALLS = {
     "dot": lambda a, p: f"np.dot({a[0]}, {a[1]})",
+    "dot_into": lambda a, p: f"np.dot({a[0]}, {a[1]}, {a[2]})",
     "astype": lambda a, p: f"{a[0]}.astype({np_dtype(p[0])})",
     "asarray": lambda a, p: f"np.asarray({a[0]})",
     "copy": lambda a, p: f"{a[0]}.copy()",

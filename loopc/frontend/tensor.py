@@ -17,9 +17,9 @@ import numpy as np
 from ..config import config
 from ..errors import LoopcIndexError, LoopcTypeError, LoopcValueError
 from ..ir.graph import Constant, SharedVariable, Variable
-from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor1, AdvancedSubtensor1, Alloc, ARange, Concatenate,
-                      DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector, Reduce, Reshape, Shape,
-                      ShapeI, Subtensor)
+from ..ir.ops import (SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
+                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, CheckLengths, Concatenate, DimShuffle, Dot,
+                      Elemwise, Eye, IncSubtensor, MakeVector, Nonzero, Reduce, Reshape, Shape, ShapeI, Subtensor)
 from ..ir.ops import CumOp, Repeat, Sort
 from ..ir import types
 from ..ir.types import TensorType, float_of, is_discrete, is_float, is_int, upcast
@@ -323,9 +323,11 @@ def switch(cond, ift, iff):
 
 
 def where(cond, ift=None, iff=None):
-    """`switch`; the one-argument NumPy form (nonzero) is not supported."""
+    """`switch`; with the condition alone, NumPy's one-argument form (`nonzero`)."""
+    if ift is None and iff is None:
+        return nonzero(cond)
     if ift is None or iff is None:
-        raise LoopcTypeError("where(cond, x, y) needs all three arguments; nonzero is not supported")
+        raise LoopcTypeError("where(cond, x, y) needs both x and y, or neither (nonzero)")
     return switch(cond, ift, iff)
 
 
@@ -375,13 +377,171 @@ tensor_copy = identity
 # -- linear algebra -------------------------------------------------------------
 
 def dot(a, b):
-    """`numpy.dot` for inputs of ndim <= 2."""
+    """`numpy.dot`: beyond 2-d, the last axis of `a` with the second-to-last of `b` (its
+    only one for a vector), as `tensordot` (one matrix product of reshaped operands)."""
+    a, b = _as_tensors([a, b])
+    if a.ndim <= 2 and b.ndim <= 2:
+        return Dot()(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    return _tensordot(a, b, [a.ndim - 1], [builtins.max(0, b.ndim - 2)], "dot")
+
+
+def tensordot(a, b, axes=2):
+    """`numpy.tensordot`: the sum of products over `axes` (an int n: the last n axes of
+    `a` with the first n of `b`; or two lists of axes, paired in order). The result has
+    the other axes of `a`, then those of `b`. Computed as one matrix product: each
+    operand transposed to (kept axes, summed axes) and reshaped to 2-d, which is the
+    form BLAS wants; the product is reshaped back."""
+    a, b = _as_tensors([a, b])
+    return _tensordot(a, b, *_tensordot_axes(a, b, axes, "tensordot"), "tensordot")
+
+
+def _tensordot(a, b, axes_a, axes_b, what):
+    a = _check_contracted(a, b, axes_a, axes_b, what)
+    if not axes_a:  # nothing summed: the outer product
+        return mul(a.dimshuffle(*range(a.ndim), *["x"] * b.ndim), b.dimshuffle(*["x"] * a.ndim, *range(b.ndim)))
+    free_a = [k for k in range(a.ndim) if k not in axes_a]
+    free_b = [k for k in range(b.ndim) if k not in axes_b]
+    product = Dot()(_grouped(a, [free_a, axes_a]), _grouped(b, [axes_b, free_b]))
+    if len(free_a) <= 1 and len(free_b) <= 1:
+        return product
+    return _reshape_entries(product, _lengths(a, free_a) + _lengths(b, free_b))
+
+
+def _tensordot_axes(a, b, axes, what):
+    """`axes` of numpy.tensordot as two equal-length lists of axes of `a` and `b`."""
+    if _static_int(axes) is not None:
+        n = _static_int(axes)
+        if not 0 <= n <= builtins.min(a.ndim, b.ndim):
+            raise LoopcValueError("%s: axes=%d needs 0 <= axes <= the ndim of both %s and %s", what, n,
+                                  _describe(a), _describe(b))
+        return list(range(a.ndim - n, a.ndim)), list(range(n))
+    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+        raise LoopcValueError("%s: axes must be an int or a pair of axis lists, got %r", what, axes)
+    pair = [list(ax) if isinstance(ax, (list, tuple)) else [ax] for ax in axes]
+    if len(pair[0]) != len(pair[1]):
+        raise LoopcValueError("%s: axes %r pairs %d axes of a with %d of b", what, axes, len(pair[0]), len(pair[1]))
+    out = []
+    for x, ax in zip((a, b), pair):
+        normalized = []
+        for k in ax:
+            k = _static_axis(k, what)
+            if not -x.ndim <= k < x.ndim:
+                raise LoopcValueError("%s: axis %d is out of range for %s", what, k, _describe(x))
+            normalized.append(k % x.ndim)
+        if len(set(normalized)) != len(normalized):
+            raise LoopcValueError("%s: repeated axis in %r for %s", what, ax, _describe(x))
+        out.append(normalized)
+    return out[0], out[1]
+
+
+def _check_contracted(a, b, axes_a, axes_b, what):
+    """`a`, checked at run time to have the lengths of `b` on the paired axes: the
+    matrix product of the reshaped operands would check only the products of them, and
+    its message would name the reshapes."""
+    pairs = tuple((i, j) for i, j in zip(axes_a, axes_b)
+                  if not (a.broadcastable[i] and b.broadcastable[j]) and not (a is b and i == j))
+    return _checked(CheckLengths(pairs, f"{what} (summed axes)"), a, b) if pairs else a
+
+
+def _checked(check, x, y):
+    """`check(x, y)` under x's name, so that errors further on name x."""
+    out = check(x, y)
+    out.name = x.name
+    return out
+
+
+def _lengths(x, axes):
+    """The lengths of `axes` of `x`: the int 1 where it is broadcastable, else a ShapeI."""
+    return [1 if x.broadcastable[k] else ShapeI(k)(x) for k in axes]
+
+
+def _merged_length(x, axes):
+    sizes = [n for n in _lengths(x, axes) if not isinstance(n, int)]
+    return mul(*sizes) if sizes else 1
+
+
+def _grouped(x, groups):
+    """`x` with its axes ordered as the groups list them and each non-empty group merged
+    into one axis (a dimshuffle, and a reshape where some group has other than one axis)."""
+    x = dimshuffle(x, *[k for group in groups for k in group])
+    groups = [g for g in groups if g]
+    if builtins.all(len(g) == 1 for g in groups):
+        return x
+    position, merged = 0, []
+    for g in groups:
+        merged.append(_merged_length(x, range(position, position + len(g))))
+        position += len(g)
+    return _reshape_entries(x, merged)
+
+
+def batched_dot(a, b):
+    """Theano's batched_dot: `dot(a[i], b[i])` for each i along the first (batch) axis;
+    a vector is a batch of scalars that scale the other. Beyond 3-d it is
+    `batched_tensordot`."""
     a, b = _as_tensors([a, b])
     for v in (a, b):
-        if v.ndim > 2:
-            raise LoopcTypeError("dot supports inputs of ndim <= 2, got %s; reshape it or use scan",
-                                 _describe(v))
-    return Dot()(a, b)
+        if v.ndim == 0:
+            raise LoopcTypeError("batched_dot: %s has no batch axis (ndim 0)", _describe(v))
+    if a.ndim == 1:
+        return mul(a.dimshuffle(0, *["x"] * (b.ndim - 1)), b)
+    if b.ndim == 1:
+        return mul(a, b.dimshuffle(0, *["x"] * (a.ndim - 1)))
+    if a.ndim > 3 or b.ndim > 3:
+        return batched_tensordot(a, b, [[a.ndim - 1], [builtins.max(1, b.ndim - 2)]])
+    return _batched_product(a, b)
+
+
+def _batched_product(a, b):
+    """`a[i] . b[i]` for 2- or 3-d `a` and `b` (a batch of vectors or of matrices). With
+    a matrix among them: `BatchedDot` (one BLAS product per batch element), vectors as
+    broadcastable rows and columns; two batches of vectors: the sum of their products."""
+    if a.ndim == 3 and b.ndim == 3:  # (B, m, n) . (B, n, k)
+        return BatchedDot()(a, b)
+    if a.ndim == 3 or b.ndim == 3:  # checked here: BatchedDot's own message would name the dimshuffle
+        a = _checked(CheckLengths(((0, 0), (a.ndim - 1, 1)), "batched_dot (batch and summed axes)"), a, b)
+    if a.ndim == 3:  # (B, m, n) . (B, n)
+        return BatchedDot()(a, b.dimshuffle(0, 1, "x")).dimshuffle(0, 1)
+    if b.ndim == 3:  # (B, n) . (B, n, k)
+        return BatchedDot()(a.dimshuffle(0, "x", 1), b).dimshuffle(0, 2)
+    products = mul(a, b)  # (B, n) . (B, n): one fused loop nest
+    if products.dtype == "bool":  # NumPy's matmul of bools: any of the ands
+        return any(products, 1)
+    return sum(products, 1, acc_dtype=products.dtype)
+
+
+def batched_tensordot(a, b, axes=2):
+    """Theano's batched_tensordot: `tensordot(a[i], b[i], axes)` for each i along the
+    first axis; `axes` never names axis 0 (an int n: the last n axes of `a` with axes
+    1..n of `b`)."""
+    a, b = _as_tensors([a, b])
+    for v in (a, b):
+        if v.ndim < 2:
+            raise LoopcTypeError("batched_tensordot: %s needs a batch axis and at least one more", _describe(v))
+    if _static_int(axes) is not None:
+        n = _static_int(axes)
+        if not 0 <= n < builtins.min(a.ndim, b.ndim):
+            raise LoopcValueError("batched_tensordot: axes=%d needs 0 <= axes < the ndim of both %s and %s", n,
+                                  _describe(a), _describe(b))
+        axes_a, axes_b = list(range(a.ndim - n, a.ndim)), list(range(1, n + 1))
+    else:
+        axes_a, axes_b = _tensordot_axes(a, b, axes, "batched_tensordot")
+    if 0 in axes_a or 0 in axes_b:
+        raise LoopcValueError("batched_tensordot: axes %r sum over the batch axis 0", axes)
+    a = _check_contracted(a, b, axes_a, axes_b, "batched_tensordot")
+    free_a = [k for k in range(1, a.ndim) if k not in axes_a]
+    free_b = [k for k in range(1, b.ndim) if k not in axes_b]
+    a3 = _grouped(a, [[0], free_a, axes_a])
+    b3 = _grouped(b, [[0], axes_b, free_b])
+    if not axes_a:  # nothing summed: a batch of outer products
+        product = mul(a3.dimshuffle(*range(a3.ndim), *["x"] * (b3.ndim - 1)),
+                      b3.dimshuffle(0, *["x"] * (a3.ndim - 1), *range(1, b3.ndim)))
+    else:
+        product = _batched_product(a3, b3)
+    if len(free_a) <= 1 and len(free_b) <= 1:
+        return product
+    return _reshape_entries(product, _lengths(a, [0] + free_a) + _lengths(b, free_b))
 
 
 def outer(a, b):
@@ -1061,31 +1221,84 @@ def identity_like(x):
 # -- indexing -------------------------------------------------------------------
 
 def getitem(x, index):
-    """`x[index]` with NumPy's basic indexing (ints, slices, Ellipsis, None), plus an
-    integer vector on the first axis."""
+    """`x[index]` as NumPy indexes: basic indexing (ints, slices, Ellipsis, None) and
+    advanced indexing (integer arrays of any ndim on any axes, boolean masks)."""
     x = as_tensor_variable(x)
     shortcut = _index_known_vector(x, index)
     if shortcut is not None:
         return shortcut
     items = _expand_ellipsis(x, [_index_item(x, i) for i in (index if isinstance(index, tuple) else (index,))])
-    advanced = [k for k, item in enumerate(items) if isinstance(item, _Advanced)]
-    if not advanced:
+    if not builtins.any(isinstance(item, (_Advanced, _Mask)) for item in items):
         return _basic_index(x, items)
-    if advanced != [0]:
-        raise LoopcIndexError("indexing %s: an integer array is supported only as the index of the "
-                              "first axis, got %r", x, index)
-    taken = AdvancedSubtensor1()(x, items[0].vector)
-    rest = items[1:]
-    if builtins.all(_is_full_slice(item) for item in rest):
-        return taken
-    return _basic_index(taken, [slice(None)] + rest)
+    return _advanced_index(x, items)
 
 
 class _Advanced:
-    """An integer vector used as an index."""
+    """An integer array used as an index."""
 
     def __init__(self, vector):
         self.vector = vector
+
+
+class _Mask:
+    """A boolean array used as an index (of as many axes as it has)."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+
+def _advanced_index(x, items):
+    """`x[items]` where some item is an integer array or a mask: masks become the integer
+    vectors of their nonzero elements, new axes a dimshuffle of `x` first (as Theano
+    does), then `x[idx]` and `x[idx, :]` take rows and the rest is one AdvancedSubtensor."""
+    items = _masks_as_arrays(x, items)
+    if None in items:
+        order, axis = [], 0
+        for item in items:
+            order.append("x" if item is None else axis)
+            axis += item is not None
+        x = DimShuffle(tuple(order) + tuple(range(axis, x.ndim)))(x)
+        items = [slice(None) if item is None else item for item in items]
+    if isinstance(items[0], _Advanced) and items[0].vector.ndim == 1 and builtins.all(
+            _is_full_slice(item) for item in items[1:]):
+        return AdvancedSubtensor1()(x, items[0].vector)
+    idx_list, inputs = [], []
+    for axis, item in enumerate(items):
+        if isinstance(item, slice):
+            idx_list.append(("s", item.start is not None, item.stop is not None, item.step is not None))
+            inputs.extend(p for p in (item.start, item.stop, item.step) if p is not None)
+            continue
+        if not isinstance(item, _Advanced):  # an integer beside arrays is a 0-d array (NumPy)
+            _check_static_index(x, axis, item)
+        idx_list.append("a")
+        inputs.append(item.vector if isinstance(item, _Advanced) else item)
+    while idx_list[-1] == ("s", False, False, False):
+        idx_list.pop()
+    return AdvancedSubtensor(tuple(idx_list))(x, *inputs)
+
+
+def _masks_as_arrays(x, items):
+    """Each boolean mask replaced by one integer vector per axis it covers (its nonzero
+    coordinates), after a check that its shape is that of the axes it indexes."""
+    out, axis = [], 0
+    for item in items:
+        if not isinstance(item, _Mask):
+            out.append(item)
+            axis += item is not None
+            continue
+        mask = _checked_mask(x, axis, item.mask)
+        coords = Nonzero()(mask)
+        out.extend(_Advanced(c) for c in (coords if isinstance(coords, list) else [coords]))
+        axis += mask.ndim
+    return out
+
+
+def _checked_mask(x, axis, mask):
+    """`mask`, checked at run time to have the lengths of axes axis.. of `x` (NumPy's rule)."""
+    pairs = tuple((d, axis + d) for d in range(mask.ndim)
+                  if not (mask.broadcastable[d] and x.broadcastable[axis + d]))
+    return _checked(CheckLengths(pairs, "boolean index (the mask, the tensor)", "LoopcIndexError"), mask, x) \
+        if pairs else mask
 
 
 def _is_full_slice(item):
@@ -1103,13 +1316,17 @@ def _index_item(x, item):
         raise LoopcIndexError("indexing %s with a boolean is not supported", x)
     if _static_int(item) is not None:
         return constant(_static_int(item))
+    if isinstance(item, (list, tuple)) and len(item) == 0:
+        return _Advanced(constant(np.zeros(0, "int64")))  # NumPy: an empty list indexes as integers
     v = as_tensor_variable(item)
-    if v.dtype == "bool":
+    if v.dtype == "bool" and v.ndim == 0:
         raise LoopcIndexError("indexing %s with the boolean %s is not supported; use T.switch", x, _describe(v))
-    if not is_int(v.dtype) or v.ndim > 1:
-        raise LoopcIndexError("indexing %s: an index must be an integer scalar, a slice or an integer "
-                              "vector, got %s", x, _describe(v))
-    if v.ndim == 1:
+    if v.dtype == "bool":
+        return _Mask(v)
+    if not is_int(v.dtype):
+        raise LoopcIndexError("indexing %s: an index must be an integer scalar, a slice, an integer "
+                              "array or a boolean mask, got %s", x, _describe(v))
+    if v.ndim >= 1:
         return _Advanced(v)
     return v
 
@@ -1129,7 +1346,8 @@ def _slice_part(x, part, what):
 
 
 def _expand_ellipsis(x, items):
-    used = len([i for i in items if i is not None and i is not Ellipsis])
+    used = builtins.sum(i.mask.ndim if isinstance(i, _Mask) else 1 for i in items
+                        if i is not None and i is not Ellipsis)
     if used > x.ndim:
         raise LoopcIndexError("too many indices for %s: %d given", _describe(x), used)
     ellipses = [k for k, i in enumerate(items) if i is Ellipsis]
@@ -1200,12 +1418,26 @@ def _index_known_vector(x, index):
     return None
 
 
+def nonzero(a, return_matrix=False):
+    """The indices of the nonzero elements of `a`: a tuple of int64 vectors, one per
+    axis (NumPy's nonzero); with return_matrix, one (ndim, count) matrix (Theano's)."""
+    a = as_tensor_variable(a)
+    coords = Nonzero()(a)
+    coords = tuple(coords) if isinstance(coords, list) else (coords,)
+    return stack(list(coords)) if return_matrix else coords
+
+
+def flatnonzero(a):
+    """The indices of the nonzero elements of `a` flattened."""
+    return nonzero(flatten(a))[0]
+
+
 def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
     """Theano's inc_subtensor: `x` must be an indexing result `a[idx]`; returns a copy of
     `a` with `y` added to (or, with set_instead_of_inc, written into) `a[idx]`."""
     node = x.owner if isinstance(x, Variable) else None
     what = "set_subtensor" if set_instead_of_inc else "inc_subtensor"
-    if node is None or not isinstance(node.op, (Subtensor, AdvancedSubtensor1)):
+    if node is None or not isinstance(node.op, (Subtensor, AdvancedSubtensor1, AdvancedSubtensor)):
         raise LoopcTypeError("%s expects the result of indexing a tensor (a[idx]) as its first argument, "
                              "got %s", what, _describe(x) if isinstance(x, Variable) else repr(x))
     base = node.inputs[0]
@@ -1216,6 +1448,8 @@ def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplac
     y = cast(_pad(y, x.ndim), base.dtype)
     if isinstance(node.op, AdvancedSubtensor1):
         return AdvancedIncSubtensor1(set_instead_of_inc)(base, y, node.inputs[1])
+    if isinstance(node.op, AdvancedSubtensor):
+        return AdvancedIncSubtensor(node.op.idx_list, set_instead_of_inc)(base, y, *node.inputs[1:])
     return IncSubtensor(node.op.idx_list, set_instead_of_inc)(base, y, *node.inputs[1:])
 
 
@@ -1238,15 +1472,15 @@ __all__ = [
     "bitwise_xor", "bitwise_not", "isnan", "isinf", "switch", "where", "identity", "tensor_copy", "clip",
     "largest", "smallest",
     # linear algebra and reductions
-    "dot", "outer", "sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin",
-    "max_and_argmax", "any", "all", "norm",
+    "dot", "tensordot", "batched_dot", "batched_tensordot", "outer", "sum", "prod", "mean", "var", "std", "max",
+    "min", "argmax", "argmin", "max_and_argmax", "any", "all", "norm",
     # shapes
     "shape", "reshape", "flatten", "dimshuffle", "transpose", "shape_padleft", "shape_padright",
     "shape_padaxis", "addbroadcast", "unbroadcast", "patternbroadcast", "concatenate", "join", "stack",
     # creation
     "alloc", "zeros_like", "ones_like", "zeros", "ones", "fill", "second", "arange", "eye", "identity_like",
     # indexing
-    "getitem", "inc_subtensor", "set_subtensor",
+    "getitem", "inc_subtensor", "set_subtensor", "nonzero", "flatnonzero",
     # along one axis, and built from the ops above
     "cumsum", "cumprod", "sort", "argsort", "repeat", "diff", "squeeze", "ravel", "diagonal", "diag", "tile",
     "horizontal_stack", "vertical_stack", "iround",

@@ -61,8 +61,13 @@ _SHAPE_FROM_VALUES = {
     "reshape": lambda n: range(1, n), "subtensor": lambda n: range(1, n), "alloc": lambda n: range(1, n),
     "dimshuffle": lambda n: (), "dot": lambda n: (), "concatenate": lambda n: (), "make_vector": lambda n: (),
     "inc_subtensor": lambda n: (), "set_subtensor": lambda n: (), "take": lambda n: (),
-    "advanced_inc_subtensor1": lambda n: (), "advanced_set_subtensor1": lambda n: (), "print": lambda n: (),
+    "inc_take": lambda n: (), "set_take": lambda n: (), "print": lambda n: (),
     "shape": lambda n: (), "shape_i": lambda n: (),
+    "cumsum": lambda n: (), "cumprod": lambda n: (), "sort": lambda n: (), "argsort": lambda n: (),
+    "repeat": lambda n: (1,),  # the counts decide the length
+    # the index arrays' shapes decide, not their values (a stand-in out of bounds raises: nothing known)
+    "advanced_subtensor": lambda n: (), "advanced_inc_subtensor": lambda n: (), "advanced_set_subtensor": lambda n: (),
+    "batched_dot": lambda n: (), "check_lengths": lambda n: (),
 }
 
 

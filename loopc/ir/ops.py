@@ -5,11 +5,13 @@ Groups:
   inputs have equal ndim (the frontend pads with `dimshuffle`); a dimension not
   flagged broadcastable must have the same length in every input that has it.
 - reductions: `Reduce(kind, axes)`; keepdims is a dimshuffle after it.
-- linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`.
+- linear algebra: `Dot` on 0-, 1- and 2-d inputs, as `numpy.dot`; `BatchedDot` (3-d).
 - shapes: `Shape`, `ShapeI`, `DimShuffle`, `Reshape`, `Concatenate`.
 - along one axis: `CumOp` (cumsum, cumprod), `Sort` (sort, argsort), `Repeat`.
 - indexing: `Subtensor`, `IncSubtensor` (basic indexing), `AdvancedSubtensor1`,
-  `AdvancedIncSubtensor1` (an integer vector on the first axis).
+  `AdvancedIncSubtensor1` (an integer vector on the first axis), `AdvancedSubtensor`,
+  `AdvancedIncSubtensor` (integer arrays on any axes, with slices), `Nonzero`.
+- checks: `CheckLengths` (paired axes of two tensors have equal lengths).
 - creation: `Alloc`, `ARange`, `Eye`, `MakeVector`.
 - side effects: `Print`, `RandomOp` (threads an `rng` value).
 `Scan` lives in `scan.py`.
@@ -291,6 +293,34 @@ def check_dot(variables, sa, sb):
         if sa[-1] != k_b:
             raise ShapeError("dot: %s has shape %s and %s has shape %s; their inner lengths %d and %d differ",
                              str(variables[0]), sa, str(variables[1]), sb, sa[-1], k_b)
+
+
+@dataclass(frozen=True)
+class BatchedDot(Op):
+    """`dot(a[i], b[i])` for each i along the first axis of two 3-d tensors (Theano's
+    BatchedDot): (B, m, n) . (B, n, k) -> (B, m, k). The batch lengths must be equal."""
+
+    name = "batched_dot"
+
+    def make_node(self, a, b):
+        if a.ndim != 3 or b.ndim != 3:
+            raise LoopcTypeError("batched_dot takes two 3-d tensors, got %s (ndim %d) and %s (ndim %d)",
+                                 a, a.ndim, b, b.ndim)
+        dtype = np.result_type(np.dtype(a.dtype), np.dtype(b.dtype)).name
+        bcast = (a.broadcastable[0] and b.broadcastable[0], a.broadcastable[1], b.broadcastable[2])
+        return Apply(self, [a, b], [TensorType(dtype, bcast)])
+
+    def perform(self, node, inputs):
+        a, b = (np.asarray(x) for x in inputs)
+        (va, vb), out = node.inputs, node.outputs[0]
+        if a.shape[0] != b.shape[0]:
+            raise ShapeError("batched_dot: %s has %d matrices and %s has %d; the batch lengths must be equal",
+                             str(va), a.shape[0], str(vb), b.shape[0])
+        if a.shape[2] != b.shape[1]:
+            raise ShapeError("batched_dot: %s has shape %s and %s has shape %s; their inner lengths %d and %d differ",
+                             str(va), a.shape, str(vb), b.shape, a.shape[2], b.shape[1])
+        with np.errstate(all="ignore"):
+            return [np.matmul(a.astype(out.dtype), b.astype(out.dtype)).astype(out.dtype)]
 
 
 @dataclass(frozen=True)
@@ -611,14 +641,222 @@ class AdvancedIncSubtensor1(Op):
     def perform(self, node, inputs):
         x, y, idx = inputs
         out = np.array(x, copy=True)
-        y = np.broadcast_to(np.asarray(y, dtype=out.dtype), (len(idx),) + out.shape[1:])
-        for k, i in enumerate(idx):
+        for i in idx:
             check_int_index(str(node.inputs[0]), 0, int(i), out.shape[0])
+        region = (len(idx),) + out.shape[1:]
+        for axis, (m, n) in enumerate(zip(np.shape(y), region)):
+            if not node.inputs[1].broadcastable[axis] and m != n:
+                raise ShapeError("%s: the value %s has length %d on axis %d, the region of %s it goes to has %d",
+                                 self.name, node.inputs[1], m, axis, node.inputs[0], n)
+        y = np.broadcast_to(np.asarray(y, dtype=out.dtype), region)
+        for k, i in enumerate(idx):
             if self.set_instead_of_inc:
                 out[i] = y[k]
             else:
                 out[i] += y[k]
         return [out]
+
+
+# -- advanced indexing --------------------------------------------------------------
+# An advanced index list holds, per indexed axis, "a" (an integer array input of any
+# ndim, 0-d included: NumPy treats an integer beside arrays as a 0-d array) or a slice
+# ("s", has_start, has_stop, has_step) as in basic indexing; at least one "a". The
+# arrays broadcast together by loopc's rule (right-aligned; an axis not flagged
+# broadcastable must have the same length in every array that has it). NumPy's rule
+# places the broadcast axes: where the first array is when the arrays are adjacent in
+# the list, else first. Boolean masks are the frontend's (`nonzero`).
+
+def advanced_arity(idx_list):
+    return sum(1 if item == "a" else sum(item[1:]) for item in idx_list)
+
+
+def advanced_layout(idx_list, ndim, n_broadcast):
+    """Per output axis, ("b", d) for axis d of the arrays' broadcast shape or ("x", k)
+    for axis k of the indexed tensor (a slice or an axis not indexed)."""
+    arrays = [k for k, item in enumerate(idx_list) if item == "a"]
+    rest = [("x", k) for k in range(ndim) if k not in arrays]
+    block = [("b", d) for d in range(n_broadcast)]
+    if arrays != list(range(arrays[0], arrays[-1] + 1)):
+        return block + rest
+    return rest[:arrays[0]] + block + rest[arrays[0]:]
+
+
+def advanced_broadcast(arrays):
+    """Broadcast flags of the arrays' broadcast shape."""
+    ndim = max(a.ndim for a in arrays)
+    flags = []
+    for d in range(ndim):
+        flags.append(all(a.broadcastable[d - ndim + a.ndim] for a in arrays if d >= ndim - a.ndim))
+    return tuple(flags)
+
+
+def advanced_type(opname, x, idx_list, indices):
+    """The type of `x[index]` for an advanced index list, after checking the index inputs."""
+    if not any(item == "a" for item in idx_list):
+        raise LoopcValueError("%s needs at least one integer array in its index list %s", opname, idx_list)
+    if len(idx_list) > x.ndim:
+        raise LoopcIndexError("too many indices for %s: %d given, it has ndim %d", x, len(idx_list), x.ndim)
+    if len(indices) != advanced_arity(idx_list):
+        raise LoopcValueError("%s%s expects %d index inputs, got %d", opname, idx_list, advanced_arity(idx_list),
+                              len(indices))
+    values, arrays = iter(indices), []
+    for item in idx_list:
+        if item == "a":
+            v = next(values)
+            if not is_int(v.dtype):
+                raise LoopcTypeError("%s: an index array must have an integer dtype, got %s", opname,
+                                     v.type.describe())
+            arrays.append(v)
+        else:
+            _check_index_inputs(opname, [next(values) for present in item[1:] if present])
+    block = advanced_broadcast(arrays)
+    flags = []
+    for kind, k in advanced_layout(idx_list, x.ndim, len(block)):
+        if kind == "b":
+            flags.append(block[k])
+        else:
+            item = idx_list[k] if k < len(idx_list) else ("s", False, False, False)
+            flags.append(x.broadcastable[k] and not any(item[1:]))
+    return TensorType(x.dtype, tuple(flags))
+
+
+def check_index_broadcast(name, variables, shapes):
+    """loopc's rule for index arrays: right-aligned, lengths agree on axes not flagged broadcastable."""
+    ndim = max(len(s) for s in shapes)
+    for d in range(ndim):
+        owners = [(str(v), s[d - ndim + len(s)]) for v, s in zip(variables, shapes)
+                  if d >= ndim - len(s) and not v.broadcastable[d - ndim + len(s)]]
+        if len({n for _, n in owners}) > 1:
+            raise LoopcIndexError("indexing %s: the index arrays %s have lengths %s on axis %d of their broadcast "
+                                  "shape, which must be equal", name, [v for v, _ in owners],
+                                  [n for _, n in owners], d)
+
+
+def build_advanced_index(name, idx_list, shape, index_vars, values):
+    """The NumPy index an advanced index list stands for, after the checks the
+    lowering makes too (in its order: the arrays broadcast, then each is in bounds)."""
+    values, index, arrays, variables = iter(values), [], [], iter(index_vars)
+    for item in idx_list:
+        if item == "a":
+            arr = np.asarray(next(values))
+            arrays.append((next(variables), arr))
+            index.append(arr)
+        else:
+            for present in item[1:]:
+                if present:
+                    next(variables)
+            index.append(slice(*(int(next(values)) if present else None for present in item[1:])))
+    check_index_broadcast(name, [v for v, _ in arrays], [a.shape for _, a in arrays])
+    axes = [k for k, item in enumerate(idx_list) if item == "a"]
+    for axis, (_, arr) in zip(axes, arrays):
+        for i in arr.reshape(-1):
+            check_int_index(name, axis, int(i), shape[axis])
+    return tuple(a.astype(np.intp) if isinstance(a, np.ndarray) else a for a in index)
+
+
+@dataclass(frozen=True)
+class AdvancedSubtensor(Op):
+    """`x[index]` with integer arrays (NumPy's advanced indexing) and slices."""
+
+    idx_list: tuple
+    name = "advanced_subtensor"
+
+    def make_node(self, x, *indices):
+        return Apply(self, [x, *indices], [advanced_type(self.name, x, self.idx_list, indices)])
+
+    def perform(self, node, inputs):
+        x, *values = inputs
+        x = np.asarray(x)
+        index = build_advanced_index(str(node.inputs[0]), self.idx_list, x.shape, node.inputs[1:], values)
+        return [x[index]]
+
+
+@dataclass(frozen=True)
+class AdvancedIncSubtensor(Op):
+    """A copy of `x` with `y` added to (or written into) `x[index]`, index as in
+    AdvancedSubtensor. Repeated positions accumulate (`np.add.at`); with
+    set_instead_of_inc the last write wins. `y` has the region's ndim; an axis of `y`
+    not flagged broadcastable has the region's length."""
+
+    idx_list: tuple
+    set_instead_of_inc: bool = False
+
+    @property
+    def name(self):
+        return "advanced_set_subtensor" if self.set_instead_of_inc else "advanced_inc_subtensor"
+
+    def make_node(self, x, y, *indices):
+        region = advanced_type(self.name, x, self.idx_list, indices)
+        if y.ndim != region.ndim:
+            raise LoopcTypeError("%s: the value %s has ndim %d, the indexed region of %s has ndim %d",
+                                 self.name, y, y.ndim, x, region.ndim)
+        return Apply(self, [x, y, *indices], [x.type])
+
+    def perform(self, node, inputs):
+        x, y, *values = inputs
+        out = np.array(x, copy=True, order="C")
+        index = build_advanced_index(str(node.inputs[0]), self.idx_list, out.shape, node.inputs[2:], values)
+        positions = np.arange(out.size).reshape(out.shape)[index]  # flat offsets of the region, in order
+        for axis, (m, n) in enumerate(zip(np.shape(y), positions.shape)):
+            if not node.inputs[1].broadcastable[axis] and m != n:
+                raise ShapeError("%s: the value %s has length %d on axis %d, the region of %s it goes to has %d",
+                                 self.name, node.inputs[1], m, axis, node.inputs[0], n)
+        y = np.broadcast_to(np.asarray(y).astype(out.dtype), positions.shape)
+        flat = out.reshape(-1)
+        if self.set_instead_of_inc:
+            flat[positions.reshape(-1)] = y.reshape(-1)  # NumPy: the last of repeated positions wins
+        else:
+            np.add.at(flat, positions.reshape(-1), y.reshape(-1))
+        return [out]
+
+
+@dataclass(frozen=True)
+class Nonzero(Op):
+    """NumPy's nonzero: one int64 vector per axis of `x`, the coordinates of its
+    nonzero elements in C order."""
+
+    name = "nonzero"
+
+    def make_node(self, x):
+        if x.ndim < 1:
+            raise LoopcTypeError("nonzero of the 0-d tensor %s is not defined; index a tensor of ndim >= 1", x)
+        return Apply(self, [x], [TensorType("int64", (False,)) for _ in range(x.ndim)])
+
+    def perform(self, node, inputs):
+        return [np.asarray(i, dtype="int64") for i in np.nonzero(np.asarray(inputs[0]))]
+
+
+@dataclass(frozen=True)
+class CheckLengths(Op):
+    """`x` itself, after checking that it has the lengths of `y` on paired axes: `pairs`
+    holds (axis of x, axis of y); a mismatch raises `error`, the message starting with
+    `what` (a boolean mask against the tensor it indexes, the summed axes of tensordot)."""
+
+    pairs: tuple
+    what: str
+    error: str = "ShapeError"
+    name = "check_lengths"
+
+    def make_node(self, x, y):
+        for i, j in self.pairs:
+            if not (0 <= i < x.ndim and 0 <= j < y.ndim):
+                raise LoopcValueError("check_lengths: axes %d, %d out of range for %s and %s", i, j, x, y)
+        return Apply(self, [x, y], [x.type])
+
+    def message(self, i, j):
+        """The %-format of the error for pair (i, j): x's name and length, then y's."""
+        return f"{self.what}: axis {i} of %s has length %d but axis {j} of %s has length %d"
+
+    def perform(self, node, inputs):
+        x, y = inputs
+        for i, j in self.pairs:
+            if np.shape(x)[i] != np.shape(y)[j]:
+                raise ERRORS[self.error](self.message(i, j), str(node.inputs[0]), np.shape(x)[i],
+                                         str(node.inputs[1]), np.shape(y)[j])
+        return [x]
+
+
+ERRORS = {"LoopcIndexError": LoopcIndexError, "ShapeError": ShapeError}
 
 
 # -- creation -----------------------------------------------------------------

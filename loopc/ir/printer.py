@@ -93,17 +93,20 @@ def _format_nodes(graph, namer, lines, indent):
         lines.append(f"{indent}{outs} = {node.op.name} {args}{_params(node.op)} : {types}")
 
 
+INC_OPS = ("inc_subtensor", "set_subtensor", "advanced_inc_subtensor", "advanced_set_subtensor")
+
+
 def _operands(node, namer):
     """Operands; indexing ops print their index list as a subscript: `%x[1:, ::-1]`."""
     idx_list = getattr(node.op, "idx_list", None)
     if idx_list is None:
         return ", ".join(namer(v) for v in node.inputs)
-    n_lead = 2 if node.op.name in ("inc_subtensor", "set_subtensor") else 1
+    n_lead = 2 if node.op.name in INC_OPS else 1
     lead = [namer(v) for v in node.inputs[:n_lead]]
     values = iter(_bare(namer(v)) for v in node.inputs[n_lead:])
     parts = []
     for item in idx_list:
-        if item == "i":
+        if item in ("i", "a"):  # an integer, or an integer array (advanced indexing)
             parts.append(next(values))
             continue
         pieces = [next(values) if present else "" for present in item[1:]]

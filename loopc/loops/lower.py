@@ -449,6 +449,41 @@ def _lower_dot_loops(lw, va, vb, name, dtype, shape):
         lw.emit_all(body + [Let(name, Cast(Var(acc), dtype))])
 
 
+@rule("batched_dot")
+def lower_batched_dot(lw, node):
+    """One matrix product per batch element: a BLAS call writing into the result's row
+    for floats (on contiguous operands, as BLAS wants them), a loop nest for integers."""
+    va, vb = node.inputs
+    out = node.outputs[0]
+    dtype, name = out.dtype, lw.name(out)
+    for (x, i), (y, j), what in (((va, 0), (vb, 0), "batch lengths"), ((va, 2), (vb, 1), "inner lengths")):
+        if lw.shape(x, i) != lw.shape(y, j):
+            lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), "ShapeError",
+                     f"batched_dot: %s has shape %s and %s has shape %s; their {what} %d and %d differ",
+                     label(va), lw.shape_tuple(va), label(vb), lw.shape_tuple(vb), lw.shape(x, i), lw.shape(y, j))
+    shape = (lw.shape(va, 0), lw.shape(va, 1), lw.shape(vb, 2))
+    lw.shapes[out] = shape
+    lw.emit(Alloc(name, dtype, shape))
+    if not is_float(dtype):
+        _lower_batched_dot_loops(lw, va, vb, name, dtype, shape)
+        return
+    a, b, i = lw.fresh(f"{lw.name(va)}_c"), lw.fresh(f"{lw.name(vb)}_c"), lw.fresh("i")
+    lw.emit(Let(a, Call("contiguous", (as_dtype(lw, va, dtype),))))
+    lw.emit(Let(b, Call("contiguous", (as_dtype(lw, vb, dtype),))))
+    row = Call("dot_into", (Load(a, (Var(i),)), Load(b, (Var(i),)), Load(name, (Var(i),))))
+    lw.emit(Loop(i, shape[0], "serial", (Let(lw.fresh(f"{name}_row"), row),)))
+
+
+def _lower_batched_dot_loops(lw, va, vb, name, dtype, shape):
+    idx, wrap = lw.nest(shape, "parallel")
+    k, acc = lw.fresh("k"), lw.fresh("acc")
+    ea = Load(lw.name(va), (Var(idx[0]), Var(idx[1]), Var(k)))
+    eb = Load(lw.name(vb), (Var(idx[0]), Var(k), Var(idx[2])))
+    lw.emit_all(wrap([Let(acc, Cast(INT0, dtype)),
+                      Loop(k, lw.shape(vb, 1), "reduction", (Let(acc, op("add", Var(acc), op("mul", ea, eb))),)),
+                      Store(name, tuple(Var(i) for i in idx), Var(acc))]))
+
+
 # -- shapes -------------------------------------------------------------------------
 
 @rule("shape")
@@ -499,6 +534,10 @@ def lower_reshape(lw, node):
         lengths = [int(n) for n in shape_var.data]
         dims = tuple(Const(n, "int64") for n in lengths)
         bad = reshape_mismatch(size, lengths)
+    elif counts_vector(shape_var):
+        dims = tuple(lw.value(v) for v in shape_var.owner.inputs)
+        bad = op("neq", size, product(dims))
+        lw.shapes[out] = dims
     else:
         dims = tuple(Load(lw.name(shape_var), (Const(k, "int64"),)) for k in range(ndim))
         bad = reshape_mismatch_symbolic(lw, size, lw.name(shape_var))
@@ -510,6 +549,30 @@ def lower_reshape(lw, node):
         return
     src = Call("contiguous", (lw.value(var),)) if var.ndim else Call("full", (INT1, lw.value(var)), (var.dtype,))
     lw.emit(Let(name, Call("reshape", (src,) + dims)))
+
+
+def counts_vector(shape_var):
+    """Whether the shape is a make_vector of lengths that cannot be negative (shapes and
+    their products, as the frontend's merged axes are): no -1 to work out at run time."""
+    owner = shape_var.owner
+    return owner is not None and owner.op.name == "make_vector" and all(map(is_count, owner.inputs))
+
+
+def is_count(var):
+    if isinstance(var, Constant):
+        return var.ndim == 0 and is_int(var.dtype) and int(var.data) >= 0
+    if var.owner is None:
+        return False
+    if var.owner.op.name == "shape_i":
+        return True
+    return var.owner.op.name in ("mul", "cast") and is_int(var.dtype) and all(map(is_count, var.owner.inputs))
+
+
+def product(values):
+    out = values[0] if values else INT1
+    for v in values[1:]:
+        out = op("mul", out, v)
+    return out
 
 
 def reshape_mismatch(size, lengths):
@@ -721,12 +784,184 @@ def lower_inc_take(lw, node):
     xvar, yvar, ivar = node.inputs
     idx = lw.name(ivar)
     check_take(lw, xvar, idx)
+    region = (ShapeOf(idx, 0),) + tuple(lw.shape(xvar, a) for a in range(1, xvar.ndim))
+    for axis in range(yvar.ndim):
+        if yvar.broadcastable[axis] or lw.shape(yvar, axis) == region[axis]:
+            continue
+        lw.check(op("neq", lw.shape(yvar, axis), region[axis]), "ShapeError",
+                 f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
+                 label(yvar), lw.shape(yvar, axis), label(xvar), region[axis])
     name, k = lw.name(node.outputs[0]), lw.fresh("k")
     lw.emit(Let(name, Call("copy", (lw.value(xvar),))))
     yk = Load(lw.name(yvar), (INT0 if yvar.broadcastable[0] else Var(k),))
     target = (Load(idx, (Var(k),)),)
     new = yk if node.op.set_instead_of_inc else op("add", Load(name, target), yk)
     lw.emit(Loop(k, ShapeOf(idx, 0), "serial", (Store(name, target, new),)))
+
+
+# -- advanced indexing ------------------------------------------------------------
+
+class AdvancedIndex:
+    """An advanced index list lowered: the array it indexes (the tensor, or its view by
+    the slice items), the index arrays' broadcast shape, and per output axis the loop
+    that walks it; `source(idx)` is the element of the source at output position idx."""
+
+    def __init__(self, lw, var, name, idx_list, indices):
+        self.lw, self.var, self.idx_list = lw, var, idx_list
+        values = iter(indices)
+        self.arrays, self.parts = [], []  # (axis, index variable); per slice item its bounds
+        for axis, item in enumerate(idx_list):
+            if item == "a":
+                self.arrays.append((axis, next(values)))
+            else:
+                self.parts.append(Slice(*(lw.value(next(values)) if present else None for present in item[1:])))
+        self.src = self.view(name)
+        self.block = self.broadcast_shape()
+        self.layout = O.advanced_layout(idx_list, var.ndim, len(self.block))
+
+    def view(self, name):
+        """`name`, or a view of it by the slice items when one of them is not `:`."""
+        parts = iter(self.parts)
+        items = tuple(Slice() if item == "a" else next(parts) for item in self.idx_list)
+        if all(item == Slice() for item in items):
+            self.lengths = [self.lw.shape(self.var, a) for a in range(self.var.ndim)]
+            return name
+        view = self.lw.fresh(f"{name}_view")
+        self.lw.emit(Let(view, Load(name, items)))
+        self.lengths = [ShapeOf(view, a) if a < len(items) and items[a] != Slice() else self.lw.shape(self.var, a)
+                        for a in range(self.var.ndim)]
+        return view
+
+    def broadcast_shape(self):
+        """The lengths of the arrays' broadcast shape, after checking that they agree."""
+        lw, arrays = self.lw, [v for _, v in self.arrays]
+        ndim = max(v.ndim for v in arrays)
+        block = []
+        for d in range(ndim):
+            owners = [(v, d - ndim + v.ndim) for v in arrays if d >= ndim - v.ndim and
+                      not v.broadcastable[d - ndim + v.ndim]]
+            if not owners:
+                block.append(INT1)
+                continue
+            first = lw.shape(*owners[0])
+            block.append(first)
+            for v, axis in owners[1:]:
+                if lw.shape(v, axis) != first:
+                    lw.check(op("neq", lw.shape(v, axis), first), "LoopcIndexError",
+                             f"indexing %s: the index array %s has length %d on axis {d} of the arrays' broadcast "
+                             "shape but %s has %d", label(self.var), label(v), lw.shape(v, axis),
+                             label(owners[0][0]), first)
+        return block
+
+    def check_bounds(self):
+        """Every element of every index array within its axis (negative ones count from the end)."""
+        lw = self.lw
+        for axis, v in self.arrays:
+            n = lw.shape(self.var, axis)
+            if v.owner is not None and v.owner.op.name == "nonzero" and lw.shape(v.owner.inputs[0], v.index) == n:
+                continue  # the coordinates of a mask's elements, and the mask has this axis' length
+            message = f"index %d is out of bounds for axis {axis} of %s with length %d"
+            if v.ndim == 0:
+                lw.check(out_of_bounds(lw.value(v), n), "LoopcIndexError", message, lw.value(v), label(self.var), n)
+                continue
+            idx, wrap = lw.nest([lw.shape(v, a) for a in range(v.ndim)], "serial", hint="k")
+            i = Load(lw.name(v), tuple(Var(k) for k in idx))
+            lw.emit_all(wrap([Check(out_of_bounds(i, n), "LoopcIndexError", message, (i, label(self.var), n))]))
+
+    def shape(self):
+        return tuple(self.block[k] if kind == "b" else self.lengths[k] for kind, k in self.layout)
+
+    def source(self, idx):
+        """The index into the source of output position `idx` (loop variable names)."""
+        at = {("b" if kind == "b" else "x", k): Var(i) for (kind, k), i in zip(self.layout, idx)}
+        ndim = len(self.block)
+        arrays = dict(self.arrays)
+        out = []
+        for axis in range(self.var.ndim):
+            v = arrays.get(axis)
+            if v is None:
+                out.append(at["x", axis])
+            elif v.ndim == 0:
+                out.append(self.lw.value(v))
+            else:
+                out.append(Load(self.lw.name(v), tuple(INT0 if v.broadcastable[a] else at["b", ndim - v.ndim + a]
+                                                       for a in range(v.ndim))))
+        return tuple(out)
+
+
+@rule("advanced_subtensor")
+def lower_advanced_subtensor(lw, node):
+    """A gather: one parallel nest over the result, each element loaded from the
+    position its index arrays give (Python's negative indices wrap, as in NumPy)."""
+    var, out = node.inputs[0], node.outputs[0]
+    ix = AdvancedIndex(lw, var, lw.name(var), node.op.idx_list, node.inputs[1:])
+    ix.check_bounds()
+    name, shape = lw.name(out), ix.shape()
+    lw.shapes[out] = shape
+    lw.emit(Alloc(name, out.dtype, shape))
+    idx, wrap = lw.nest(shape, "parallel")
+    lw.emit_all(wrap([Store(name, tuple(Var(i) for i in idx), Load(ix.src, ix.source(idx)))]))
+
+
+@rule("advanced_inc_subtensor", "advanced_set_subtensor")
+def lower_advanced_inc_subtensor(lw, node):
+    """A scatter into a copy of the tensor: one serial nest over the region, in NumPy's
+    order, so repeated positions accumulate (inc) or the last one wins (set)."""
+    xvar, yvar = node.inputs[:2]
+    out = node.outputs[0]
+    name = lw.name(out)
+    lw.shapes[out] = tuple(lw.shape(xvar, a) for a in range(xvar.ndim))
+    lw.emit(Let(name, Call("copy", (lw.value(xvar),))))
+    ix = AdvancedIndex(lw, xvar, name, node.op.idx_list, node.inputs[2:])
+    ix.check_bounds()
+    shape = ix.shape()
+    for axis in range(yvar.ndim):
+        if yvar.broadcastable[axis] or lw.shape(yvar, axis) == shape[axis]:
+            continue
+        lw.check(op("neq", lw.shape(yvar, axis), shape[axis]), "ShapeError",
+                 f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
+                 label(yvar), lw.shape(yvar, axis), label(xvar), shape[axis])
+    idx, wrap = lw.nest(shape, "serial")
+    target = ix.source(idx)
+    y = lw.element(yvar, idx)
+    new = y if node.op.set_instead_of_inc else op("add", Load(ix.src, target), y)
+    lw.emit_all(wrap([Store(ix.src, target, new)]))
+
+
+@rule("nonzero")
+def lower_nonzero(lw, node):
+    """Count the nonzero elements, then write their coordinates in C order."""
+    var = node.inputs[0]
+    x, count, k = lw.name(var), lw.fresh("count"), lw.fresh("k")
+    lengths = [lw.shape(var, a) for a in range(var.ndim)]
+    idx, wrap = lw.nest(lengths, "reduction")
+    nonzero = op("neq", Load(x, tuple(Var(i) for i in idx)), INT0)
+    lw.emit(Let(count, INT0))
+    lw.emit_all(wrap([If(nonzero, (Let(count, plus(Var(count), 1)),))]))
+    names = [lw.name(v) for v in node.outputs]
+    for v, name in zip(node.outputs, names):
+        lw.emit(Alloc(name, "int64", (Var(count),)))
+        lw.shapes[v] = (Var(count),)
+    idx, wrap = lw.nest(lengths, "serial")
+    found = [Store(name, (Var(k),), Var(i)) for name, i in zip(names, idx)] + [Let(k, plus(Var(k), 1))]
+    lw.emit(Let(k, INT0))
+    lw.emit_all(wrap([If(op("neq", Load(x, tuple(Var(i) for i in idx)), INT0), tuple(found))]))
+
+
+@rule("check_lengths")
+def lower_check_lengths(lw, node):
+    """The checks, then `x` itself, known to have y's lengths on the checked axes."""
+    (x, y), out = node.inputs, node.outputs[0]
+    shape = [lw.shape(x, a) for a in range(x.ndim)]
+    for i, j in node.op.pairs:
+        if lw.shape(x, i) != lw.shape(y, j):
+            lw.check(op("neq", lw.shape(x, i), lw.shape(y, j)), node.op.error, node.op.message(i, j), label(x),
+                     lw.shape(x, i), label(y), lw.shape(y, j))
+        shape[i] = lw.shape(y, j)
+    if x.ndim == 0:  # no axis to check
+        lw.emit(Let(lw.name(out), lw.value(x)))
+        return
+    lw.bind(out, lw.name(x), tuple(shape))
 
 
 # -- creation ---------------------------------------------------------------------
