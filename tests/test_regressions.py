@@ -116,6 +116,18 @@ def test_zero_step_output_has_the_row_shape(mode):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_row_shapes_agree_across_modes(mode, optimizer):
+    # The reference infers a zero-step output's row shape where no step value decides it;
+    # the lowering must find the same from its shape expressions (take had none: (0, 0, 0)).
+    # A slice's length is not worked out before the loop: both give rows of length 0.
+    x, idx, k = T.dmatrix("x"), T.ivector("idx"), T.iscalar("k")
+    outs, _ = loopc.scan(lambda h: [h + 1, h[idx], T.inc_subtensor(h[idx], 1.0), T.outer(h, h), h[1:]],
+                         outputs_info=[x[0], None, None, None, None], n_steps=k)
+    got = run(mode, [x, idx, k], outs, np.ones((2, 3)), np.array([0, 2, 2], "int32"), 0)
+    assert [g.shape for g in got] == [(0, 3), (0, 3), (0, 3), (0, 3, 3), (0, 0)]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_dot_with_a_0d_float64_constant_widens_a_float32_operand(mode):
     # The constant was a Python float in the source, so NumPy kept float32 and 1e-100 became 0.
     x = T.fvector("x")
@@ -148,6 +160,17 @@ def test_an_array_passed_to_the_interpreter_after_a_loop_that_draws(mode):
     after = srng.binomial(n=1, p=p)
     got_steps, got_after = run(mode, [p], [steps, after], np.array([0.0, 1.0, 1.0]), updates=updates)
     assert got_steps.shape == (2,) and list(got_after) == [0, 1, 1]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_draw_passed_to_a_scan_that_never_reads_it(mode, optimizer):
+    # Without the optimizer the scan keeps the unused non-sequence, so the draw's result was
+    # annotated on its objmode block but never read: Numba refused the annotation.
+    from loopc.tensor.shared_randomstreams import RandomStreams
+    d = RandomStreams(820).binomial(size=(1,), n=1, p=0.5)
+    x = T.dvector("x")
+    out, _ = loopc.scan(lambda h, unused: h * 2, outputs_info=x, non_sequences=[d], n_steps=2)
+    np.testing.assert_array_equal(run(mode, [x], [out], np.array([1.0, 3.0]))[0], [[2.0, 6.0], [4.0, 12.0]])
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)

@@ -777,6 +777,7 @@ def lower_take(lw, node):
     var, idx = node.inputs
     check_take(lw, var, lw.name(idx))
     lw.emit(Let(lw.name(node.outputs[0]), Call("take", (lw.value(var), lw.value(idx)))))
+    lw.shapes[node.outputs[0]] = (lw.shape(idx, 0),) + tuple(lw.shape(var, a) for a in range(1, var.ndim))
 
 
 @rule("inc_take", "set_take")
@@ -797,6 +798,7 @@ def lower_inc_take(lw, node):
     target = (Load(idx, (Var(k),)),)
     new = yk if node.op.set_instead_of_inc else op("add", Load(name, target), yk)
     lw.emit(Loop(k, ShapeOf(idx, 0), "serial", (Store(name, target, new),)))
+    lw.shapes[node.outputs[0]] = tuple(lw.shape(xvar, a) for a in range(xvar.ndim))
 
 
 # -- advanced indexing ------------------------------------------------------------
