@@ -873,22 +873,35 @@ class AdvancedIndex:
     def shape(self):
         return tuple(self.block[k] if kind == "b" else self.lengths[k] for kind, k in self.layout)
 
-    def source(self, idx):
-        """The index into the source of output position `idx` (loop variable names)."""
-        at = {("b" if kind == "b" else "x", k): Var(i) for (kind, k), i in zip(self.layout, idx)}
-        ndim = len(self.block)
-        arrays = dict(self.arrays)
-        out = []
+    def nest(self, kind, body):
+        """Statements running `body(index into the source)` at every position of the
+        result, in C order: a loop per axis, and each array's element read into a local
+        in the outermost loop that binds its axes (LLVM cannot hoist that load past the
+        stores, which may alias it as far as it knows)."""
+        lw, ndim = self.lw, len(self.block)
+        shape = self.shape()
+        idx = [lw.fresh(f"i{k}") for k in range(len(shape))]
+        at = {("b" if kind_ == "b" else "x", k): Var(i) for (kind_, k), i in zip(self.layout, idx)}
+        depth = {key: d for d, key in enumerate(("b" if kind_ == "b" else "x", k) for kind_, k in self.layout)}
+        arrays, lets, index = dict(self.arrays), [[] for _ in range(len(shape) + 1)], []
         for axis in range(self.var.ndim):
             v = arrays.get(axis)
             if v is None:
-                out.append(at["x", axis])
-            elif v.ndim == 0:
-                out.append(self.lw.value(v))
-            else:
-                out.append(Load(self.lw.name(v), tuple(INT0 if v.broadcastable[a] else at["b", ndim - v.ndim + a]
-                                                       for a in range(v.ndim))))
-        return tuple(out)
+                index.append(at["x", axis])
+                continue
+            keys = [("b", ndim - v.ndim + a) for a in range(v.ndim) if not v.broadcastable[a]]
+            element = lw.value(v) if v.ndim == 0 else Load(lw.name(v), tuple(
+                INT0 if v.broadcastable[a] else at["b", ndim - v.ndim + a] for a in range(v.ndim)))
+            if v.ndim == 0:
+                index.append(element)
+                continue
+            local = lw.fresh(f"{lw.name(v)}_at")
+            lets[max((depth[key] + 1 for key in keys), default=0)].append(Let(local, element))
+            index.append(Var(local))
+        stmts = lets[len(shape)] + body(tuple(index), tuple(Var(i) for i in idx))
+        for d in reversed(range(len(shape))):
+            stmts = lets[d] + [Loop(idx[d], shape[d], kind, tuple(stmts))]
+        return stmts
 
 
 @rule("advanced_subtensor")
@@ -901,8 +914,7 @@ def lower_advanced_subtensor(lw, node):
     name, shape = lw.name(out), ix.shape()
     lw.shapes[out] = shape
     lw.emit(Alloc(name, out.dtype, shape))
-    idx, wrap = lw.nest(shape, "parallel")
-    lw.emit_all(wrap([Store(name, tuple(Var(i) for i in idx), Load(ix.src, ix.source(idx)))]))
+    lw.emit_all(ix.nest("parallel", lambda source, idx: [Store(name, idx, Load(ix.src, source))]))
 
 
 @rule("advanced_inc_subtensor", "advanced_set_subtensor")
@@ -923,11 +935,11 @@ def lower_advanced_inc_subtensor(lw, node):
         lw.check(op("neq", lw.shape(yvar, axis), shape[axis]), "ShapeError",
                  f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
                  label(yvar), lw.shape(yvar, axis), label(xvar), shape[axis])
-    idx, wrap = lw.nest(shape, "serial")
-    target = ix.source(idx)
-    y = lw.element(yvar, idx)
-    new = y if node.op.set_instead_of_inc else op("add", Load(ix.src, target), y)
-    lw.emit_all(wrap([Store(ix.src, target, new)]))
+
+    def update(target, idx):
+        y = lw.element(yvar, [i.name for i in idx])
+        return [Store(ix.src, target, y if node.op.set_instead_of_inc else op("add", Load(ix.src, target), y))]
+    lw.emit_all(ix.nest("serial", update))
 
 
 @rule("nonzero")
