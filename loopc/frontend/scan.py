@@ -61,7 +61,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     body, outer = _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, name)
     n = _n_steps(n_steps, seqs, name)
     op = Scan(body=body, sequence_taps=tuple(tuple(t) for _, t in seqs),
-              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs),
+              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs) + outer["draws"],
               n_shared=len(outer["shared"]), n_non_sequences=len(outer["non_sequences"]),
               has_until=stop is not None, go_backwards=bool(go_backwards),
               truncate_gradient=int(truncate_gradient), label=name)
@@ -275,10 +275,12 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     updated = [sh for sh, _ in updates]
     outputs = state_outs + plain_outs + [v for _, v in updates] + ([stop] if stop is not None else [])
     inner = set(args) | set(updated)
-    rngs = []
+    rngs, draws = [], []
     for node in toposort(outputs, stop=args):
         if isinstance(node.op, RandomOp) or any(v in inner for v in node.inputs):
             inner.update(node.outputs)
+            if isinstance(node.op, RandomOp):
+                draws.append(node.outputs[1])
             rng = node.inputs[0]
             if isinstance(node.op, RandomOp) and isinstance(rng, SharedVariable) and rng not in updated:
                 if rng in [r for r, _ in rngs]:
@@ -303,11 +305,13 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     replace = dict(zip(shared, shared_vars))
     replace.update(zip(captured, captured_vars))
     n_states, n_plain = len(state_outs), len(plain_outs)
-    new_outputs = clone_replace(outputs[:n_states + n_plain] + [v for _, v in updates] + [r for _, r in rngs]
-                                + outputs[n_states + n_plain + len(updates):], replace)
+    # every draw is also an output after fn's own (dce drops those nobody reads): the
+    # gradient reads the forward's samples rather than drawing again
+    new_outputs = clone_replace(outputs[:n_states + n_plain] + draws + [v for _, v in updates]
+                                + [r for _, r in rngs] + outputs[n_states + n_plain + len(updates):], replace)
     n_seq_state = len(args) - len(non_seqs)
     body_inputs = args[:n_seq_state] + shared_vars + args[n_seq_state:] + captured_vars
-    outer = {"shared": shared, "non_sequences": non_seqs + captured}
+    outer = {"shared": shared, "non_sequences": non_seqs + captured, "draws": len(draws)}
     return Graph(body_inputs, new_outputs), outer
 
 
