@@ -535,6 +535,20 @@ class _Transpose:
         for p in range(op.n_non_sequences):
             terms = ([finals[self.sums[p]]] if p in self.sums else []) + products.get(p, [])
             grads.append(_sum_terms(terms))
+        return self._discrete_zeros(grads)
+
+    def _discrete_zeros(self, grads):
+        """ZERO for integer inputs the live outputs depend on (connected, as in Theano), so that
+        a `wrt` among them gets zeros rather than a disconnected error."""
+        body_in, nodes = self.body_in, self.op.body.nodes
+        inner = ([None] + [taps for taps in body_in.sequences] + [taps for taps in body_in.states]
+                 + [[v] for v in body_in.shared] + [[v] for v in body_in.non_sequences])
+        roots = self._live_roots()
+        for i, (outer, vars) in enumerate(zip(self.node.inputs, inner)):
+            if vars is None or not is_tensor(outer) or not is_discrete(outer.dtype):
+                continue
+            if _reachable(nodes, vars) & roots:
+                grads[i] = ZERO
         return grads
 
     def _sequence_grad(self, i, by_role):

@@ -9,6 +9,7 @@ Features whose gradient is not the derivative (truncate_gradient) are compared
 with PyTensor, or with the rows a NumPy loop gives.
 """
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -207,10 +208,225 @@ CASES["n_steps"] = _n_steps_case()
 CASES["zero_steps"] = _zero_steps_case()
 
 
+# -- random draws: the backward pass reads the forward's samples ----------------------------------
+
+def _random_case(name, seed):
+    srng = RandomStreams(seed)
+    outside = srng.uniform(size=(2,))  # made outside fn, used inside: redrawn each step
+
+    def build(X, W, h0):
+        def step(x, h):
+            mask = srng.binomial(size=(2,), p=0.7)
+            return T.tanh(T.dot(h, W) + x * srng.normal(size=(2,))) * mask + outside * h
+        h, _ = theano.scan(step, sequences=[X], outputs_info=[h0])
+        return h
+    # compiled without scan's updates, every call draws the same numbers: the finite
+    # differences see one function, which the gradient matches only with the same draws
+    return Case(name, [("X", rand(4, 2)), ("W", rand(2, 2)), ("h0", rand(2))], build)
+
+
+CASES["random"] = _random_case("random", 11)
+
+
+def test_random_draws_are_outputs_of_the_forward_scan():
+    srng = RandomStreams(2)
+    X = T.matrix("X")
+    h, _ = theano.scan(lambda x: x * srng.uniform(size=(3,)), sequences=[X])
+    node = h.owner
+    assert node.op.n_outputs == 2  # fn's output, and the draw
+    body_out = node.op.split_outputs(node.op.body.outputs)
+    assert body_out.outputs[1].owner.op.name == "random_uniform"
+    f = theano.function([X], theano.grad(h.sum(), X))
+    # nobody reads the draws but the gradient: dce keeps them for it, and only for it
+    g = theano.function([X], h)
+    assert [n.op.n_outputs for n in g.graph.nodes if isinstance(n.op, Scan)] == [1]
+    assert len([n for n in f.graph.nodes if isinstance(n.op, Scan)]) == 2
+
+
+def test_recomputing_a_draw_is_an_error():
+    # the inner scan's draws are not outputs of the outer scan: its gradient would draw again
+    srng = RandomStreams(5)
+    X = T.matrix("X")
+
+    def outer_step(row, h):
+        inner, _ = theano.scan(lambda v, a: a * v + srng.uniform(), sequences=[row], outputs_info=[h])
+        return inner[-1]
+
+    h, _ = theano.scan(outer_step, sequences=[X], outputs_info=[T.constant(1.0)])
+    with pytest.raises(UnsupportedError, match="draws random numbers"):
+        theano.grad(h.sum(), X)
+
+
+# -- shared variables -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY"])
+def test_shared_variable_in_the_body_and_as_wrt(mode):
+    W = theano.shared(rand(2, 2), name="W")
+    X = T.matrix("X")
+    h, _ = theano.scan(lambda x, h: T.tanh(T.dot(h, W) + x), sequences=[X], outputs_info=[T.zeros((2,))])
+    cost = _cost(h)
+    f = theano.function([X], [cost, theano.grad(cost, W)], mode=mode)
+    x = rand(3, 2)
+    w = W.get_value()
+    numeric = np.zeros_like(w)
+    for j in range(w.size):
+        for sign in (1, -1):
+            moved = w.copy()
+            moved.flat[j] += sign * EPS
+            W.set_value(moved)
+            numeric.flat[j] += sign * f(x)[0] / (2 * EPS)
+    W.set_value(w)
+    np.testing.assert_allclose(f(x)[1], numeric, rtol=RTOL, atol=ATOL)
+
+
+def _shared_update_case():
+    acc = theano.shared(np.zeros(2), name="acc")
+
+    def build(X, h0):
+        # acc is carried from step to step: its gradient flows through the carry, which
+        # needs no value of acc at any step
+        h, upd = theano.scan(lambda x, h: (T.tanh(h * x), {acc: acc * 0.5 + h}), sequences=[X],
+                             outputs_info=[h0])
+        return T.concatenate([h.flatten(), upd[acc] * 3.0])
+    return Case("shared_update", [("X", rand(3, 2)), ("h0", rand(2))], build)
+
+
+CASES["shared_update"] = _shared_update_case()
+
+
+def test_a_gradient_needing_a_shared_update_at_each_step_is_an_error():
+    acc = theano.shared(np.ones(2), name="acc")
+    X = T.matrix("X")
+    h, upd = theano.scan(lambda x: (x * acc, {acc: acc * x}), sequences=[X])
+    with pytest.raises(UnsupportedError, match="shared variable acc"):
+        theano.grad(h.sum(), X)
+
+
+# -- truncate_gradient, as Theano (PyTensor) ------------------------------------------------------
+
+def test_truncate_gradient_zero_steps_back():
+    X, h0 = T.matrix("X"), T.vector("h0")
+    h, _ = theano.scan(lambda x, h: T.tanh(h + x), sequences=[X], outputs_info=[h0], truncate_gradient=0)
+    got = theano.function([X, h0], theano.grad((h ** 2).sum(), [X, h0]), mode="PY")(rand(3, 2), rand(2))
+    for g in got:
+        np.testing.assert_array_equal(g, np.zeros_like(g))
+
+
+@pytest.mark.parametrize("k", [1, 2, 10])
+def test_truncate_gradient_as_pytensor(k):
+    pytensor = pytest.importorskip("pytensor")
+    pt = pytensor.tensor
+    x, w, h0 = rand(5, 2), rand(2, 2), rand(2)
+
+    def build(lib, scan, X, W, h):
+        out = scan(lambda x, h: lib.tanh(lib.dot(h, W) + x), sequences=[X], outputs_info=[h],
+                   truncate_gradient=k)[0]
+        return (out ** 2).sum()
+
+    syms = [T.matrix("X"), T.matrix("W"), T.vector("h0")]
+    cost = build(T, theano.scan, *syms)
+    got = theano.function(syms, theano.grad(cost, syms), mode="PY")(x, w, h0)
+    psyms = [pt.dmatrix("X"), pt.dmatrix("W"), pt.dvector("h0")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTensor's notes on scan's return value and on BLAS
+        pcost = build(pt, pytensor.scan, *psyms)
+        want = pytensor.function(psyms, pytensor.grad(pcost, psyms))(x, w, h0)
+    for g, p in zip(got, want):
+        np.testing.assert_allclose(g, p, rtol=1e-12, atol=1e-12)
+
+
+# -- save_memory runs after the gradient and keeps what the backward scan reads ------------------
+
+def test_save_memory_keeps_the_rows_the_gradient_reads():
+    X, W, h0 = T.matrix("X"), T.matrix("W"), T.vector("h0")
+    h = rnn(X, W, h0)
+    cost = h[-1].sum()
+    only_cost = theano.function([X, W, h0], cost)
+    with_grad = theano.function([X, W, h0], [cost, theano.grad(cost, W)])
+    keeps = lambda f: [n.op.keep for n in f.graph.nodes if isinstance(n.op, Scan)]  # noqa: E731
+    assert keeps(only_cost) == [(1,)]
+    assert keeps(with_grad) == [None, None]
+    x, w, h = rand(4, 3), rand(3, 3), rand(3)
+    case = Case("save_memory", [("X", x), ("W", w), ("h0", h)], rnn_last)
+    assert_grads(case, compile_case(case, "PY"))
+
+
+# -- second order: the Hessian of a small scan, and grad inside scan ------------------------------
+
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY"])
+def test_hessian_of_a_scan(mode):
+    w, x = T.vector("w"), T.vector("x")
+    h, _ = theano.scan(lambda xt, h: T.tanh(h * w + xt), sequences=[x], outputs_info=[T.zeros((2,)) + 0.3])
+    cost = (h ** 2).sum()
+    H = hessian(cost, w)
+    g = theano.grad(cost, w)
+    f = theano.function([w, x], [H, g], mode=mode)
+    wv, xv = rand(2), rand(3)
+    got, _ = f(wv, xv)
+    numeric = np.stack([(f(wv + EPS * e, xv)[1] - f(wv - EPS * e, xv)[1]) / (2 * EPS) for e in np.eye(2)])
+    np.testing.assert_allclose(got, numeric, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got, got.T, rtol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY"])
+def test_jacobian_of_a_scan(mode):
+    # the seed's pattern: jacobian loops with scan, each step taking grad through the scan
+    w, x = T.vector("w"), T.vector("x")
+    h, _ = theano.scan(lambda xt, h: T.tanh(h * w + xt), sequences=[x], outputs_info=[T.zeros((2,))])
+    J = jacobian(h[-1], w)
+    f = theano.function([w, x], [J, h[-1]], mode=mode)
+    wv, xv = rand(2), rand(3)
+    numeric = np.stack([(f(wv + EPS * e, xv)[1] - f(wv - EPS * e, xv)[1]) / (2 * EPS) for e in np.eye(2)], 1)
+    np.testing.assert_allclose(f(wv, xv)[0], numeric, rtol=1e-5, atol=1e-7)
+
+
+# -- types --------------------------------------------------------------------------------------------
+
+def test_float32_gradient_stays_float32():
+    def build(X, h0):
+        return theano.scan(lambda x, h: T.tanh(h * x), sequences=[X], outputs_info=[h0])[0].sum()
+
+    x, h = rand(3, 2), rand(2)
+    grads = {}
+    for dtype in ("float32", "float64"):
+        X, h0 = T.matrix("X", dtype=dtype), T.vector("h0", dtype=dtype)
+        gX, gh0 = theano.grad(build(X, h0), [X, h0])
+        assert (gX.dtype, gh0.dtype) == (dtype, dtype)
+        grads[dtype] = theano.function([X, h0], [gX, gh0], mode="PY")(x.astype(dtype), h.astype(dtype))
+    for g32, g64 in zip(grads["float32"], grads["float64"]):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)
+
+
+def test_integer_sequence_gets_no_gradient():
+    X, idx, h0 = T.matrix("X"), T.lvector("idx"), T.vector("h0")
+    h, _ = theano.scan(lambda i, x, h: T.tanh(h * x * i), sequences=[idx, X], outputs_info=[h0])
+    gX, gidx = theano.grad(h.sum(), [X, idx])
+    assert gidx.dtype == "float64"
+    got = theano.function([X, idx, h0], [gidx], mode="PY", on_unused_input="ignore")(rand(3, 2), np.arange(3),
+                                                                                   rand(2))[0]
+    np.testing.assert_array_equal(got, np.zeros(3))
+
+
+def test_disconnected_output_builds_no_cotangent():
+    X, h0, g0 = T.matrix("X"), T.vector("h0"), T.vector("g0")
+    (h, g), _ = theano.scan(lambda x, h, g: [T.tanh(h + x), g * x], sequences=[X], outputs_info=[h0, g0])
+    gX = theano.grad(h.sum(), X)
+    backward = [n for n in theano.function([X, h0, g0], gX, on_unused_input="ignore").graph.nodes
+                if isinstance(n.op, Scan) and n.op.label == "grad_of_scan"]
+    (node,) = backward
+    # one carry: the window of h; g gets none, and nothing of g is read
+    assert node.op.n_shared == 1
+    with pytest.raises(Exception, match="g0"):
+        theano.grad(h.sum(), g0)
+
+
+# -- every case against finite differences ----------------------------------------------------
+
 # Numba compiles each gradient in 10-30 s: NUMBA runs the cases whose generated code
 # differs most (windows of several rows, sequence taps, no step, a nested loop, ...).
 NUMBA_CASES = ["rnn_last", "sequence_taps", "state_taps", "mixed_outputs", "go_backwards", "until",
-               "zero_steps", "nested"]
+               "zero_steps", "nested", "random"]
 
 
 @pytest.mark.parametrize("name,mode", [(name, mode) for name in sorted(CASES) for mode in ("REFERENCE", "PY")]
