@@ -433,3 +433,22 @@ NUMBA_CASES = ["rnn_last", "sequence_taps", "state_taps", "mixed_outputs", "go_b
                          + [(name, "NUMBA") for name in NUMBA_CASES])
 def test_gradient_matches_finite_differences(name, mode):
     assert_grads(CASES[name], compile_case(CASES[name], mode))
+
+
+# -- the training example ---------------------------------------------------------------------------
+
+def test_example_rnn_train_loss_falls():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "rnn_train.py")
+    spec = importlib.util.spec_from_file_location("rnn_train", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    x, y = example.sine_wave()
+    train, predict, params = example.build(mode="PY")
+    before = [p.get_value() for p in params]
+    losses = [float(train(x, y)) for _ in range(8)]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert all(not np.array_equal(b, p.get_value()) for b, p in zip(before, params))
+    np.testing.assert_allclose(np.mean((predict(x) - y) ** 2), float(train(x, y)), rtol=1e-12)
