@@ -95,6 +95,24 @@ def _plus(n, k):
     return E.add(n, _constant(k, "int64")) if k else n
 
 
+def _last_row_only(g, result):
+    """v when the gradient `g` of the scan result `result` is the one of `result[-1]`,
+    inc_subtensor(zeros, v, -1); else None."""
+    node = g.owner if isinstance(g, Variable) else None
+    if node is None or node.op != IncSubtensor(("i",)):
+        return None
+    zeros, v, index = node.inputs
+    if not (isinstance(index, Constant) and int(index.data) == -1 and _is_zeros(zeros)):
+        return None
+    return v if v.ndim == result.ndim - 1 else None
+
+
+def _is_zeros(x):
+    node = x.owner
+    return (node is not None and isinstance(node.op, Alloc) and isinstance(node.inputs[0], Constant)
+            and not np.any(node.inputs[0].data))
+
+
 def _is_live(grad, var):
     return isinstance(grad, Variable) and is_tensor(var) and not is_discrete(var.dtype)
 
@@ -153,10 +171,11 @@ def _dimshuffled(x, order):
 def _stacked_product(a, b, like):
     """sum over steps s of dot(a[s].T, b[s]) (or the outer product of vector rows), given the
     stacks a and b of their per-step values: one matrix product, shaped like `like` (the
-    non-sequence), also when no step ran and the stacks have rows of length 0."""
-    rows = E.mul(_length(a, 0), _length(a, 1)) if a.ndim == 3 else _length(a, 0)
-    a = _with_shape(a, [rows, _length(like, 0)])
-    b = _with_shape(b, [rows, _length(like, 1)])
+    non-sequence). Stacks of matrices are outputs, whose rows have length 0 when no step ran."""
+    if a.ndim == 3:
+        rows = E.mul(_length(a, 0), _length(a, 1))
+        a = _with_shape(a, [rows, _length(like, 0)])
+        b = _with_shape(b, [rows, _length(like, 1)])
     return _dot(_transpose(a), b)
 
 
@@ -189,6 +208,7 @@ class _Transpose:
         self.carries = []        # (outer initial value, inner current value, inner new value or None)
         self.non_sequences = {}  # forward body non-sequence -> (outer, inner)
         self.buffers = {}        # state -> [initial rows; result]
+        self.stacks = []         # [forward value, initial row or None, tap, new value]: per-step values kept
 
     # -- which cotangents can be nonzero -------------------------------------------------------
     def _liveness(self):
@@ -316,11 +336,12 @@ class _Transpose:
             new = self.body_out.states[j]
             terms = []
             g = self.grads.states[j]
-            if isinstance(g, Variable):
+            last = _last_row_only(g, self.results.states[j]) if j in self.recurrent else None
+            if isinstance(g, Variable) and last is None:
                 g = _exact(g, self.results.states[j])
                 terms.append(self._sequence(self._rows(g, 0, True), f"g_{self._state_name(j)}"))
             if j in self.recurrent:
-                window = self._window(j)
+                window = self._window(j, last)
                 terms.append(window if self.op.state_rows(j) == 1 else _row(window, self.op.state_rows(j) - 1))
             self._add_seed(seeds, new, terms)
         for m in sorted(self.live_outputs):
@@ -342,13 +363,19 @@ class _Transpose:
             total = E.add(total, t)
         seeds[var] = _exact(total, var)
 
-    def _window(self, j):
-        """The carry of state j's cotangents for its last L rows (the row itself when L == 1)."""
+    def _window(self, j, last=None):
+        """The carry of state j's cotangents for its last L rows (the row itself when L == 1),
+        starting at zeros, or with the cotangent `last` of the last step's row: the gradient
+        of `h[-1]` costs no sequence of zero rows."""
         init, rows = self.outer.states[j], self.op.state_rows(j)
         row_shape = [_length(init, d) for d in range(1, init.ndim)]
         shape = row_shape if rows == 1 else [_constant(rows, "int64")] + row_shape
-        zeros = _zeros(self.body_out.states[j].dtype, shape)
-        self.windows[j] = self._carry(zeros, f"g_{self._state_name(j)}_window")
+        start = _zeros(self.body_out.states[j].dtype, shape)
+        if last is not None and rows == 1:
+            start = _exact(last, start)
+        elif last is not None:
+            start = _apply(IncSubtensor(("i",)), start, last, _constant(rows - 1, "int64"))
+        self.windows[j] = self._carry(start, f"g_{self._state_name(j)}_window")
         return self.windows[j]
 
     def _state_name(self, j):
@@ -382,18 +409,20 @@ class _Transpose:
         return [v for v in wrt if is_tensor(v) and not is_discrete(v.dtype)]
 
     def _body_values(self, totals):
-        """Per-step values of the backward body, in forward-body terms:
-        (plain outputs keyed by role, non-sequence outer-product factors, carries' new values)."""
+        """The backward body's per-step values, in forward-body terms: the stacks (sequence
+        taps' gradients, outer-product factors) and the carries' new values; returns the
+        factors per non-sequence."""
         def total(v):
             g = totals.get(v)
             return None if g is None or g is ZERO else g
 
-        outputs = {}
+        self.tap_stacks = {}
         for i, taps in enumerate(self.body_in.sequences):
+            x = self.outer.sequences[i]
             for k, tap in zip(self.op.sequence_taps[i], taps):
                 g = total(tap) if self.wanted_sequences[i] else None
                 if g is not None:
-                    outputs[("sequence", i, k)] = _exact(g, tap)
+                    self.tap_stacks[(i, k)] = self._stack(g, [_length(x, d) for d in range(1, x.ndim)])
         for j in sorted(self.recurrent):
             grads = [total(tap) for tap in self.body_in.states[j]]
             self._carry_new(self.windows[j], self._new_window(j, grads))
@@ -410,48 +439,52 @@ class _Transpose:
             for leaf in _add_leaves(g):
                 pair = _outer_factors(leaf)
                 (pairs if pair is not None else rest).append(pair if pair is not None else leaf)
-            factors[p] = pairs
+            like = self.outer.non_sequences[p]
+            factors[p] = [(self._stack(a, [_length(like, 0)]), self._stack(b, [_length(like, 1)]))
+                          if a.ndim == 1 else (self._stack(a), self._stack(b)) for a, b in pairs]
             if rest:
-                acc = self._carry(_zeros_like(self.outer.non_sequences[p]), f"g_{var.name or 'non_sequence'}_sum")
+                acc = self._carry(_zeros_like(like), f"g_{var.name or 'non_sequence'}_sum")
                 value = acc
                 for leaf in rest:
                     value = E.add(value, leaf)
                 self._carry_new(acc, _exact(value, acc))
                 self.sums[p] = acc
-        return outputs, factors
+        return factors
+
+    def _stack(self, value, row=None):
+        """The index of the stack of `value`'s per-step values in the backward scan. With the
+        lengths of its row known (`row`) it is a state, whose result has those rows even
+        when no step runs, written in place; else an output (rows of length 0 then)."""
+        for i, (v, initial, _, _) in enumerate(self.stacks):
+            if v is value and (initial is None) == (row is None):
+                return i
+        if row is None:
+            self.stacks.append([value, None, None, value])
+            return len(self.stacks) - 1
+        initial = _zeros(value.dtype, [_constant(1, "int64")] + row)
+        tap = _placeholder(step_type(initial.type), None, _first_row_value(initial))
+        self.stacks.append([value, initial, tap, _exact(value, tap)])
+        return len(self.stacks) - 1
 
     # -- putting it together ---------------------------------------------------------------------
-    def _backward_scan(self, outputs, factors):
-        """Replace forward body values by the backward scan's inputs and build the backward node."""
-        carried_news = [c[2] for c in self.carries]
-        factor_vars = [v for pairs in factors.values() for pair in pairs for v in pair]
-        roots = list(outputs.values()) + factor_vars + carried_news
+    def _backward_scan(self, factors):
+        """Replace forward body values by the backward scan's inputs and build the backward node;
+        returns the results of the stacks and the carries' final values."""
+        roots = [st[3] for st in self.stacks] + [c[2] for c in self.carries]
         replace = self._replacements(roots)
         replaced = clone_replace(roots, replace)
-        n_out = len(outputs)
-        out_vars = replaced[:n_out]
-        factor_new = dict(zip(factor_vars, replaced[n_out:n_out + len(factor_vars)]))
-        for carry, new in zip(self.carries, replaced[n_out + len(factor_vars):]):
+        for st, new in zip(self.stacks, replaced):
+            st[3] = new
+        for carry, new in zip(self.carries, replaced[len(self.stacks):]):
             carry[2] = new
-        # one output per value: the factors are stacked by the loop, contiguous and in one
-        # order, even those it reads from a sequence (a matrix product of reversed views
-        # copies them anyway); each carry's value at each step, for a second gradient
-        plain, index = [], {}
-        for v in out_vars + list(factor_new.values()) + [c[1] for c in self.carries]:
-            if v not in index:
-                index[v] = len(plain)
-                plain.append(v)
-        node = self._make_node(plain)
+        node = self._make_node()
         results = node.op.split_outputs(node.outputs)
-        by_role = {role: results.outputs[index[v]] for role, v in zip(outputs, out_vars)}
-
-        def stack(v):
-            return results.outputs[index[factor_new[v]]]
-
-        products = {p: [_stacked_product(stack(a), stack(b), self.outer.non_sequences[p]) for a, b in pairs]
-                    for p, pairs in factors.items()}
+        states, outputs = iter(results.states), iter(results.outputs)
+        stacked = [next(states) if initial is not None else next(outputs) for _, initial, _, _ in self.stacks]
+        self.products = {p: [_stacked_product(stacked[a], stacked[b], self.outer.non_sequences[p])
+                             for a, b in pairs] for p, pairs in factors.items()}
         finals = dict(zip([c[1] for c in self.carries], results.shared))
-        return by_role, products, finals
+        return stacked, finals
 
     def _replacements(self, roots):
         """forward body variable -> backward scan input, for those the roots read."""
@@ -499,18 +532,21 @@ class _Transpose:
                 "scan does not output its draws; the backward pass must reuse the forward's draws, never draw "
                 "again", self.name, node.op.name)
 
-    def _make_node(self, plain):
+    def _make_node(self):
         carries = self.carries
-        outputs = plain + [c[2] for c in carries]
+        states = [st for st in self.stacks if st[1] is not None]
+        # each carry's value at each step, for a second gradient (dce drops them otherwise)
+        plain = [st[3] for st in self.stacks if st[1] is None] + [c[1] for c in carries]
+        outputs = [st[3] for st in states] + plain + [c[2] for c in carries]
         used = ancestors(outputs)
         self.sequences = [(outer, inner) for outer, inner in self.sequences if inner in used]
-        body = Graph([inner for _, inner in self.sequences] + [c[1] for c in carries]
+        body = Graph([inner for _, inner in self.sequences] + [st[2] for st in states] + [c[1] for c in carries]
                      + [inner for _, inner in self.non_sequences.values()], outputs)
-        op = Scan(body=body, sequence_taps=((0,),) * len(self.sequences), state_taps=(),
+        op = Scan(body=body, sequence_taps=((0,),) * len(self.sequences), state_taps=((-1,),) * len(states),
                   n_outputs=len(plain), n_shared=len(carries), n_non_sequences=len(self.non_sequences),
                   label=f"grad_of_{self.name}")
-        node = op.make_node(self.m, *[outer for outer, _ in self.sequences], *[c[0] for c in carries],
-                            *[outer for outer, _ in self.non_sequences.values()])
+        node = op.make_node(self.m, *[outer for outer, _ in self.sequences], *[st[1] for st in states],
+                            *[c[0] for c in carries], *[outer for outer, _ in self.non_sequences.values()])
         compute_test_values(node)
         return node
 
@@ -524,16 +560,16 @@ class _Transpose:
         self._steps()
         seeds = self._seeds()
         totals = backprop(seeds, self._wrt())
-        outputs, factors = self._body_values(totals)
-        by_role, products, finals = self._backward_scan(outputs, factors)
+        factors = self._body_values(totals)
+        stacked, finals = self._backward_scan(factors)
         grads = [None]
-        grads += [self._sequence_grad(i, by_role) for i in range(len(op.sequence_taps))]
+        grads += [self._sequence_grad(i, stacked) for i in range(len(op.sequence_taps))]
         grads += [self._initial_grad(j, finals) if self.wanted_states[j] else None
                   for j in range(len(op.state_taps))]
         grads += [self._reached_start(finals[self.cotangents[s]]) if s in self.cotangents and self.wanted_shared[s]
                   else None for s in range(op.n_shared)]
         for p in range(op.n_non_sequences):
-            terms = ([finals[self.sums[p]]] if p in self.sums else []) + products.get(p, [])
+            terms = ([finals[self.sums[p]]] if p in self.sums else []) + self.products.get(p, [])
             grads.append(_sum_terms(terms))
         return self._discrete_zeros(grads)
 
@@ -551,15 +587,13 @@ class _Transpose:
                 grads[i] = ZERO
         return grads
 
-    def _sequence_grad(self, i, by_role):
+    def _sequence_grad(self, i, stacked):
         x = self.outer.sequences[i]
-        taps = [(k, by_role[("sequence", i, k)]) for k in self.op.sequence_taps[i] if ("sequence", i, k) in by_role]
+        taps = [(k, stacked[self.tap_stacks[(i, k)]]) for k in self.op.sequence_taps[i] if (i, k) in self.tap_stacks]
         if not taps:
             return None
         g = _zeros_like(x)
-        row = [_length(x, d) for d in range(1, x.ndim)]
         for k, stacked in taps:
-            stacked = _with_shape(stacked, [self.m] + row)
             offset = self.op.sequence_offset(i, k)
             stop = _plus(self.n, offset)
             start = E.sub(stop, self.m) if self.truncated else _constant(offset, "int64")

@@ -204,6 +204,18 @@ def _zero_steps_case():
     return Case("zero_steps", [("X", rand(3, 2)), ("W", rand(2, 2)), ("h0", rand(2))], build, [(n, 0)])
 
 
+def _batched_case(name, steps):
+    # a minibatch of states: dot(H, W) gives W per-step terms dot(H.T, G), summed as one product
+    n = T.lscalar(f"{name}.n")
+
+    def build(X, W, H0):
+        H, _ = theano.scan(lambda x, h: T.tanh(T.dot(h, W) + x), sequences=[X], outputs_info=[H0], n_steps=n)
+        return T.concatenate([H.flatten(), H0.flatten()])
+    return Case(name, [("X", rand(3, 2, 3)), ("W", rand(3, 3)), ("H0", rand(2, 3))], build, [(n, steps)])
+
+
+CASES["batched"] = _batched_case("batched", 3)
+CASES["batched_zero_steps"] = _batched_case("batched_zero_steps", 0)
 CASES["n_steps"] = _n_steps_case()
 CASES["zero_steps"] = _zero_steps_case()
 
@@ -244,17 +256,34 @@ def test_random_draws_are_outputs_of_the_forward_scan():
 
 
 def test_recomputing_a_draw_is_an_error():
-    # the inner scan's draws are not outputs of the outer scan: its gradient would draw again
+    # dce drops the draws nobody reads: a gradient taken after it would have to draw again
+    from loopc.ir.graph import Graph
+    from loopc.passes import dce
     srng = RandomStreams(5)
     X = T.matrix("X")
+    h, _ = theano.scan(lambda x: x * srng.uniform(size=(3,)), sequences=[X])
+    pruned = dce.run(Graph([X], [h])).outputs[0]
+    assert pruned.owner.op.n_outputs == 1
+    with pytest.raises(UnsupportedError, match="random_uniform, which draws random numbers"):
+        theano.grad(pruned.sum(), X)
 
-    def outer_step(row, h):
-        inner, _ = theano.scan(lambda v, a: a * v + srng.uniform(), sequences=[row], outputs_info=[h])
-        return inner[-1]
 
-    h, _ = theano.scan(outer_step, sequences=[X], outputs_info=[T.constant(1.0)])
-    with pytest.raises(UnsupportedError, match="draws random numbers"):
-        theano.grad(h.sum(), X)
+def _nested_random_case():
+    srng = RandomStreams(8)
+
+    def build(X, w):
+        # the inner scan draws: the outer scan outputs its results, which the gradient reads
+        def outer_step(row, h):
+            inner, _ = theano.scan(lambda v, a: T.tanh(a * w + v * srng.uniform()), sequences=[row],
+                                   outputs_info=[h])
+            return inner[-1]
+
+        h, _ = theano.scan(outer_step, sequences=[X], outputs_info=[T.constant(0.5)])
+        return h
+    return Case("nested_random", [("X", rand(3, 2)), ("w", rand())], build)
+
+
+CASES["nested_random"] = _nested_random_case()
 
 
 # -- shared variables -------------------------------------------------------------------------------
@@ -426,7 +455,7 @@ def test_disconnected_output_builds_no_cotangent():
 # Numba compiles each gradient in 10-30 s: NUMBA runs the cases whose generated code
 # differs most (windows of several rows, sequence taps, no step, a nested loop, ...).
 NUMBA_CASES = ["rnn_last", "sequence_taps", "state_taps", "mixed_outputs", "go_backwards", "until",
-               "zero_steps", "nested", "random"]
+               "zero_steps", "nested", "random", "batched_zero_steps", "nested_random"]
 
 
 @pytest.mark.parametrize("name,mode", [(name, mode) for name in sorted(CASES) for mode in ("REFERENCE", "PY")]
