@@ -16,7 +16,9 @@ for the gradients of the node's inputs. The invariants:
   that a `wrt` reached only through them is reported as disconnected.
 
 A new op is one entry in `GRAD` (and in `CONNECTED` if it takes index or shape
-inputs); a missing entry is an `UnsupportedError` naming the op.
+inputs); a missing entry is an `UnsupportedError` naming the op. The rule of
+`scan`, back-propagation through time as a backward scan, is
+`loopc.gradient_scan`; it is told which inputs need a gradient (`TOLD_NEEDED`).
 
 Gradient graphs are built with the ops of `loopc.ir.ops` directly (`E.mul(a, b)`
 below), so this module does not depend on the frontend.

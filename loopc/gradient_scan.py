@@ -1,35 +1,51 @@
 """The gradient of `scan`: back-propagation through time as a second scan, built in the graph IR.
 
-`scan_grad(node, output_grads)` is `GRAD["scan"]`. For a forward scan of n steps
-(the rows its results have: the steps actually run, `until` included) it builds a
-backward scan that runs those steps in reverse, last step first, and whose body is
-the vector-Jacobian product of the forward body (`backprop` over the body graph):
+`scan_grad(node, output_grads, needed)` is `GRAD["scan"]`. For a forward scan of
+n steps (the rows its results have: the steps actually run, `until` included) it
+builds a backward scan that runs those steps in reverse, last step first, and whose
+body is the vector-Jacobian product of the forward body (`backprop` over the body
+graph, for the inputs in `needed` and what leads to them):
 
 - what the forward scan stored it reads instead of recomputing: sequence taps,
-  state taps (its initial rows followed by its result), state and output rows,
-  the per-step values of any body output (the frontend outputs every random draw
-  of a body, so the backward reads the forward's samples and never draws again; a
-  draw that the forward does not output is an UnsupportedError). Everything else
-  the VJP needs is recomputed from those rows. Every result it reads it reads
-  whole, so save_memory, which runs later, keeps all of their rows;
-- a state with L taps carries a window of the cotangents of its last L rows
-  (one row when L == 1), seeded with zeros; its final value is the gradient of the
+  state taps (its initial rows followed by its result), state and output rows, the
+  per-step values of any body output. The frontend outputs every random draw of a
+  body (and the results of a scan in the body that draws), so the backward reads
+  the forward's samples and never draws again; recomputing a draw is an
+  UnsupportedError. Everything else the VJP needs is recomputed from those rows.
+  Every result it reads it reads whole, so save_memory, which runs later, keeps
+  all of their rows;
+- a state with L taps carries a window of the cotangents of its last L rows (one
+  row when L == 1), seeded with zeros, or with v when the state's gradient is that
+  of `h[-1]` (inc_subtensor(zeros, v, -1)); its final value is the gradient of the
   initial rows;
 - a tensor shared update carries its cotangent, seeded with the gradient of its
   final value;
 - a non-sequence's gradient is summed over the steps: a per-step term that is an
-  outer product of two per-step factors (what `dot` gives for `dot(h, W)`) is
-  stacked and becomes one matrix product after the loop, anything else a carried sum;
-- a sequence tap's gradient is a per-step output, added into its rows afterwards;
+  outer product of two per-step factors (`dot(h[:, None], g[None, :])`, what `dot`
+  gives for `dot(h, W)`, or `dot(H.T, G)` for a minibatch) is stacked, and becomes
+  one matrix product after the loop; anything else is a carried sum;
+- a sequence tap's gradient is stacked per step and added into its rows afterwards;
+- per-step values are stacked as states of the backward scan (written in place,
+  and with rows of the right length when no step runs), except minibatch factors,
+  which are outputs;
 - only what can be nonzero is built: a state, output or shared update gets a
-  cotangent when the cost reaches it, or its value reaches (through the body)
-  one that does;
+  cotangent when the cost reaches it, or its value reaches (through the body) one
+  that does; integer inputs the cost depends on get ZERO (connected, zero);
 - with truncate_gradient=k the backward scan runs the last min(n, k) steps (as
-  Theano): earlier sequence rows get zeros, and so do the initial rows when it
-  does not reach step 0.
+  Theano): earlier sequence rows get zeros, and so do the initial rows and shared
+  values when it does not reach step 0.
 
 The backward scan also outputs the value of each carry at each step. Nothing reads
 those unless the backward scan itself is differentiated (a Hessian): dce drops them.
+
+    %h = scan seqs=[%X taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W] {
+    ^(%x, %hp, %w):  %0 = dot %hp, %w;  %1 = add %0, %x;  %2 = tanh %1;  yield %2 }
+  d sum(h[-1]) / dW becomes
+    %b = scan n_steps=len(h) seqs=[h[::-1]] states=[zeros(1, k) taps=[-1],
+             zeros(1, k) taps=[-1]] shared=[ones(k)] non_seqs=[%W] {
+    ^(%h_t, %hp_t, %dz_stack, %g, %w):  %dz = mul %g, (1 - sqr %h_t);  %g_new = dot %w, %dz
+      yield %hp_t, %dz, %g_new }          (hp_t read from concatenate(h0, h)[:n][::-1])
+    %dW = dot %b.states[0].T, %b.states[1]
 """
 import numpy as np
 
@@ -205,7 +221,7 @@ class _Transpose:
         self.wanted_shared, self.wanted_non_sequences = wanted.shared, wanted.non_sequences
         self.name = op.label or "scan"
         self.sequences = []      # (outer rows, inner variable) of the backward scan
-        self.carries = []        # (outer initial value, inner current value, inner new value or None)
+        self.carries = []        # [outer initial value, inner current value, inner new value]
         self.non_sequences = {}  # forward body non-sequence -> (outer, inner)
         self.buffers = {}        # state -> [initial rows; result]
         self.stacks = []         # [forward value, initial row or None, tap, new value]: per-step values kept
@@ -293,7 +309,9 @@ class _Transpose:
 
     # -- the forward values the backward body may read ------------------------------------------
     def _available(self):
-        """forward body variable -> a function making the backward scan's variable for it."""
+        """forward body variable -> (rows, offset, exact): the backward scan reads it at step t
+        from row offset + t of `rows` (("buffer", j): state j's initial rows and result), which
+        has exactly n rows when `exact`."""
         op, body_in, body_out, outer = self.op, self.body_in, self.body_out, self.outer
         avail = {}
         for i, (x, taps) in enumerate(zip(outer.sequences, body_in.sequences)):
