@@ -7,7 +7,7 @@ An Elman RNN reads a sine wave one sample at a time and predicts the next sample
 `loopc.grad` differentiates the mean squared error through the scan (the
 gradient is a second scan, running the steps backwards), and one call of the
 compiled `train` function does one SGD step on every parameter through
-`updates`. Run it: the loss falls from about 0.5 to under 0.01.
+`updates`. Run it: in 300 steps the loss falls from about 0.4 to about 0.002.
 """
 import numpy as np
 
