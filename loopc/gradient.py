@@ -16,7 +16,9 @@ for the gradients of the node's inputs. The invariants:
   that a `wrt` reached only through them is reported as disconnected.
 
 A new op is one entry in `GRAD` (and in `CONNECTED` if it takes index or shape
-inputs); a missing entry is an `UnsupportedError` naming the op.
+inputs); a missing entry is an `UnsupportedError` naming the op. The rule of
+`scan`, back-propagation through time as a backward scan, is
+`loopc.gradient_scan`; it is told which inputs need a gradient (`TOLD_NEEDED`).
 
 Gradient graphs are built with the ops of `loopc.ir.ops` directly (`E.mul(a, b)`
 below), so this module does not depend on the frontend.
@@ -514,16 +516,20 @@ def _make_vector_rule(node, grads):
     return [_apply(Subtensor(("i",)), grads[0], _constant(i, "int64")) for i in range(len(node.inputs))]
 
 
-def _scan_rule(node, grads):
-    raise UnsupportedError(
-        "gradient of scan is not implemented yet (back-propagation through time comes in a later "
-        "version); the cost depends on the scan %s through an input that needs a gradient",
-        node.op.label or "")
-
-
 GRAD.update({"alloc": _alloc_rule, "arange": _no_rule, "eye": _no_rule, "make_vector": _make_vector_rule,
-             "print": _identity_rule, "scan": _scan_rule,
+             "print": _identity_rule,
              **{f"random_{dist}": _no_rule for dist in RANDOM_DISTS}})
+
+
+def _scan_rule(node, grads, needed=None):
+    """Back-propagation through time: a backward scan (loopc.gradient_scan)."""
+    from .gradient_scan import scan_grad
+    return scan_grad(node, grads, needed)
+
+
+GRAD["scan"] = _scan_rule
+# Rules told which inputs need a gradient: a scan's backward loop computes only those.
+TOLD_NEEDED = {"scan"}
 
 
 # -- the driver -------------------------------------------------------------------------------
@@ -570,7 +576,7 @@ def backprop(seeds, wrt, consider_constant=()):
         out_grads = [total(out) for out in node.outputs]
         if all(g is None for g in out_grads):
             continue
-        in_grads = _input_grads(node, out_grads)
+        in_grads = _input_grads(node, out_grads, needed)
         for i in needed:
             term = _fit(in_grads[i], node.inputs[i], node)
             if term is not None:
@@ -591,15 +597,20 @@ def _connected(node):
     return range(CONNECTED.get(node.op.name, len(node.inputs)))
 
 
-def _input_grads(node, out_grads):
-    """The rule's input gradients; ZERO everywhere when every output gradient is ZERO."""
+def _input_grads(node, out_grads, needed=None):
+    """The rule's input gradients; ZERO everywhere when every output gradient is ZERO.
+    A rule in `TOLD_NEEDED` also gets `needed`, the positions of the inputs whose
+    gradients are wanted (the others it may leave out: None)."""
     if all(g is None or g is ZERO for g in out_grads):
         return [ZERO] * len(node.inputs)
     rule = GRAD.get(node.op.name)
     if rule is None:
         raise UnsupportedError("grad: op %r (%s) has no gradient rule; add one to loopc.gradient.GRAD",
                                node.op.name, type(node.op).__name__)
-    in_grads = rule(node, out_grads)
+    if node.op.name in TOLD_NEEDED and needed is not None:
+        in_grads = rule(node, out_grads, needed=set(needed))
+    else:
+        in_grads = rule(node, out_grads)
     if len(in_grads) != len(node.inputs):
         raise LoopcValueError("grad: the rule of op %r returned %d gradients for %d inputs",
                               node.op.name, len(in_grads), len(node.inputs))

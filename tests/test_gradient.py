@@ -612,12 +612,14 @@ def test_random_sample_is_a_constant_and_its_parameters_disconnected():
 
 
 @pytest.mark.skipif(not HAVE_SCAN, reason="loopc.frontend.scan is not available")
-def test_gradient_through_scan_is_not_implemented_yet():
+def test_gradient_through_scan():
+    # the rule itself is tested in tests/test_scan_grad.py
     from loopc.frontend.scan import scan
     x = var("x", 1)
     out, _ = scan(lambda v: ew("mul", v, v), sequences=[x])
-    with pytest.raises(UnsupportedError, match="gradient of scan is not implemented yet"):
-        grad(total(out), x)
+    gx = grad(total(out), x)
+    got = evaluate(Graph([x], [gx]), [np.arange(4.0)])[0]
+    np.testing.assert_allclose(got, 2 * np.arange(4.0))
 
 
 # -- jacobian and hessian ---------------------------------------------------------------------------------

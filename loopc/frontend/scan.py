@@ -8,7 +8,10 @@ what `fn` returned:
   state scan returns in its updates; a function compiled without them leaves
   the state as it was);
 - a shared variable that `fn` returns an update for is carried from step to step
-  and its final value is returned in scan's updates.
+  and its final value is returned in scan's updates;
+- every random draw in the body (a sample, or the results of a scan in the body
+  that draws) is also an output after fn's own, which scan does not return: the
+  gradient reads those instead of drawing again, and dce drops them otherwise.
 """
 from collections import OrderedDict
 
@@ -16,7 +19,7 @@ import numpy as np
 
 from ..config import config
 from ..errors import LoopcTypeError, ScanError
-from ..ir.graph import Constant, Graph, SharedVariable, Variable, clone_replace, toposort
+from ..ir.graph import Constant, Graph, SharedVariable, Variable, clone_replace, is_rng, toposort
 from ..ir.ops import DimShuffle, Elemwise, RandomOp, ShapeI
 from ..ir.scan import Scan, step_type
 from .tensor import as_tensor_variable, cast, constant
@@ -61,7 +64,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     body, outer = _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, name)
     n = _n_steps(n_steps, seqs, name)
     op = Scan(body=body, sequence_taps=tuple(tuple(t) for _, t in seqs),
-              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs),
+              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs) + outer["draws"],
               n_shared=len(outer["shared"]), n_non_sequences=len(outer["non_sequences"]),
               has_until=stop is not None, go_backwards=bool(go_backwards),
               truncate_gradient=int(truncate_gradient), label=name, profile=_profile_name(profile, name))
@@ -286,10 +289,11 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     updated = [sh for sh, _ in updates]
     outputs = state_outs + plain_outs + [v for _, v in updates] + ([stop] if stop is not None else [])
     inner = set(args) | set(updated)
-    rngs = []
+    rngs, draws = [], []
     for node in toposort(outputs, stop=args):
         if isinstance(node.op, RandomOp) or any(v in inner for v in node.inputs):
             inner.update(node.outputs)
+            draws.extend(_draws(node))
             rng = node.inputs[0]
             if isinstance(node.op, RandomOp) and isinstance(rng, SharedVariable) and rng not in updated:
                 if rng in [r for r, _ in rngs]:
@@ -314,12 +318,24 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     replace = dict(zip(shared, shared_vars))
     replace.update(zip(captured, captured_vars))
     n_states, n_plain = len(state_outs), len(plain_outs)
-    new_outputs = clone_replace(outputs[:n_states + n_plain] + [v for _, v in updates] + [r for _, r in rngs]
-                                + outputs[n_states + n_plain + len(updates):], replace)
+    # the draws are outputs after fn's own (see the module docstring)
+    new_outputs = clone_replace(outputs[:n_states + n_plain] + draws + [v for _, v in updates]
+                                + [r for _, r in rngs] + outputs[n_states + n_plain + len(updates):], replace)
     n_seq_state = len(args) - len(non_seqs)
     body_inputs = args[:n_seq_state] + shared_vars + args[n_seq_state:] + captured_vars
-    outer = {"shared": shared, "non_sequences": non_seqs + captured}
+    outer = {"shared": shared, "non_sequences": non_seqs + captured, "draws": len(draws)}
     return Graph(body_inputs, new_outputs), outer
+
+
+def _draws(node):
+    """The values of a body node that depend on random draws and that a gradient must read
+    rather than compute again: a random op's sample, every result of a scan that draws."""
+    if isinstance(node.op, RandomOp):
+        return [node.outputs[1]]
+    if isinstance(node.op, Scan) and any(is_rng(v) for v in node.op.split_inputs(node.inputs).shared):
+        results = node.op.split_outputs(node.outputs)
+        return list(results.states) + list(results.outputs)
+    return []
 
 
 def _label(name):

@@ -1240,10 +1240,11 @@ class ScanLowering:
     def shared_carry(self, var):
         lw = self.lw
         name = lw.fresh(f"{var.name or 'shared'}_cur")
-        init = own_rng(lw, var) if is_rng(var) else lw.name(var)
+        # a constant initial value (a gradient's zero) has no name: its value
+        init = Var(own_rng(lw, var)) if is_rng(var) else lw.value(var)
         # one array layout across steps
         contiguous = var.ndim and not is_rng(var)
-        lw.emit(Let(name, Call("contiguous", (Var(init),)) if contiguous else Var(init)))
+        lw.emit(Let(name, Call("contiguous", (init,)) if contiguous else init))
         return name
 
     def bind_taps(self, t, seqs, bufs):
