@@ -376,21 +376,27 @@ GRAD.update({"shape": _no_rule, "shape_i": _no_rule, "dimshuffle": _dimshuffle_r
 
 # -- indexing ---------------------------------------------------------------------------
 
-def _subtensor_rule(node, grads):
-    x, *indices = node.inputs
-    gx = _apply(IncSubtensor(node.op.idx_list), _zeros_like(x, grads[0].dtype), grads[0], *indices)
-    return [gx] + [None] * len(indices)
+def _index_rules(get, inc):
+    """The gradient rules of an indexing op `get(idx_list)` and of its set/inc `inc(idx_list,
+    set_instead_of_inc)`: the output gradient goes back to the indexed positions."""
+    def get_rule(node, grads):
+        x, *indices = node.inputs
+        gx = _apply(inc(node.op.idx_list), _zeros_like(x, grads[0].dtype), grads[0], *indices)
+        return [gx] + [None] * len(indices)
+
+    def inc_rule(node, grads):
+        """inc: x gets gz, y gets gz at the region; set: x gets gz with the region zeroed."""
+        x, y, *indices = node.inputs
+        gz, op = grads[0], node.op
+        gy = _apply(get(op.idx_list), gz, *indices)
+        gx = gz
+        if op.set_instead_of_inc:
+            gx = _apply(inc(op.idx_list, True), gz, _constant(0, gz.dtype, gy.ndim), *indices)
+        return [gx, gy] + [None] * len(indices)
+    return get_rule, inc_rule
 
 
-def _inc_subtensor_rule(node, grads):
-    """inc: x gets gz, y gets gz[idx]; set: x gets gz with the region zeroed."""
-    x, y, *indices = node.inputs
-    gz, op = grads[0], node.op
-    gy = _apply(Subtensor(op.idx_list), gz, *indices)
-    gx = gz
-    if op.set_instead_of_inc:
-        gx = _apply(IncSubtensor(op.idx_list, True), gz, _constant(0, gz.dtype, gy.ndim), *indices)
-    return [gx, gy] + [None] * len(indices)
+_subtensor_rule, _inc_subtensor_rule = _index_rules(Subtensor, IncSubtensor)
 
 
 def _take_rule(node, grads):
@@ -475,22 +481,10 @@ def _repeat_rule(node, grads):
 
 GRAD.update({"cumsum": _cumsum_rule, "cumprod": _cumprod_rule, "sort": _sort_rule, "argsort": _zero_rule,
              "repeat": _repeat_rule})
-def _advanced_subtensor_rule(node, grads):
-    """The output gradient added into zeros at the indexed positions (repeats accumulate)."""
-    x, *indices = node.inputs
-    gx = _apply(AdvancedIncSubtensor(node.op.idx_list), _zeros_like(x, grads[0].dtype), grads[0], *indices)
-    return [gx] + [None] * len(indices)
 
 
-def _advanced_inc_subtensor_rule(node, grads):
-    """inc: x gets gz, y gets gz at the region; set: x gets gz with the region zeroed."""
-    x, y, *indices = node.inputs
-    gz, op = grads[0], node.op
-    gy = _apply(AdvancedSubtensor(op.idx_list), gz, *indices)
-    gx = gz
-    if op.set_instead_of_inc:
-        gx = _apply(AdvancedIncSubtensor(op.idx_list, True), gz, _constant(0, gz.dtype, gy.ndim), *indices)
-    return [gx, gy] + [None] * len(indices)
+# (repeated positions accumulate: AdvancedIncSubtensor adds each one)
+_advanced_subtensor_rule, _advanced_inc_subtensor_rule = _index_rules(AdvancedSubtensor, AdvancedIncSubtensor)
 
 
 def _check_lengths_rule(node, grads):

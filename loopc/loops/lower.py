@@ -780,18 +780,23 @@ def lower_take(lw, node):
     lw.shapes[node.outputs[0]] = (lw.shape(idx, 0),) + tuple(lw.shape(var, a) for a in range(1, var.ndim))
 
 
-@rule("inc_take", "set_take")
-def lower_inc_take(lw, node):
-    xvar, yvar, ivar = node.inputs
-    idx = lw.name(ivar)
-    check_take(lw, xvar, idx)
-    region = (ShapeOf(idx, 0),) + tuple(lw.shape(xvar, a) for a in range(1, xvar.ndim))
+def check_region(lw, node, xvar, yvar, region):
+    """Emit the checks that the value `yvar` of a set/inc fits the `region` of `xvar` it goes
+    to: each of its axes not flagged broadcastable has the region's length."""
     for axis in range(yvar.ndim):
         if yvar.broadcastable[axis] or lw.shape(yvar, axis) == region[axis]:
             continue
         lw.check(op("neq", lw.shape(yvar, axis), region[axis]), "ShapeError",
                  f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
                  label(yvar), lw.shape(yvar, axis), label(xvar), region[axis])
+
+
+@rule("inc_take", "set_take")
+def lower_inc_take(lw, node):
+    xvar, yvar, ivar = node.inputs
+    idx = lw.name(ivar)
+    check_take(lw, xvar, idx)
+    check_region(lw, node, xvar, yvar, (ShapeOf(idx, 0),) + tuple(lw.shape(xvar, a) for a in range(1, xvar.ndim)))
     name, k = lw.name(node.outputs[0]), lw.fresh("k")
     lw.emit(Let(name, Call("copy", (lw.value(xvar),))))
     yk = Load(lw.name(yvar), (INT0 if yvar.broadcastable[0] else Var(k),))
@@ -929,12 +934,7 @@ def lower_advanced_inc_subtensor(lw, node):
     ix = AdvancedIndex(lw, xvar, name, node.op.idx_list, node.inputs[2:])
     ix.check_bounds()
     shape = ix.shape()
-    for axis in range(yvar.ndim):
-        if yvar.broadcastable[axis] or lw.shape(yvar, axis) == shape[axis]:
-            continue
-        lw.check(op("neq", lw.shape(yvar, axis), shape[axis]), "ShapeError",
-                 f"{node.op.name}: the value %s has length %d on axis {axis}, the region of %s it goes to has %d",
-                 label(yvar), lw.shape(yvar, axis), label(xvar), shape[axis])
+    check_region(lw, node, xvar, yvar, shape)
 
     def update(target, idx):
         y = lw.element(yvar, [i.name for i in idx])
