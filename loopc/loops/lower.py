@@ -127,7 +127,7 @@ class Lowerer:
             self.block = outer
 
     def check(self, bad, error, message, *args):
-        if bad == Const(False, "bool"):
+        if bad == Const(False, "bool") or _never(bad):
             return
         self.emit(Check(bad, error, message, tuple(args)))
 
@@ -168,6 +168,16 @@ def rule(*names):
 def label(var):
     """How error messages name a value (a string constant of `describe`)."""
     return Const(describe(var), "str")
+
+
+_COMPARE = {"eq": lambda a, b: a == b, "neq": lambda a, b: a != b, "lt": lambda a, b: a < b,
+            "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+
+
+def _never(cond):
+    """Whether `cond` compares two literals and is false (`eq(1, 0)`): a check never raised."""
+    return isinstance(cond, Op) and cond.fn in _COMPARE and all(isinstance(a, Const) for a in cond.args) \
+        and not _COMPARE[cond.fn](*(a.value for a in cond.args))
 
 
 def op(fn, *args):
@@ -1292,5 +1302,7 @@ class ScanLowering:
         for var in self.body_out.shared:
             value = lw.value(var)
             values.append(Call(carry, (value,)) if var.ndim and not is_rng(var) else value)
-        if shared:  # all at once: a new value may be another shared variable's current one
-            lw.emit(Assign(tuple(shared), tuple(values)))
+        # a state a draw advanced in place is its own new value: nothing to assign
+        moved = [(name, v) for name, v in zip(shared, values) if v != Var(name)]
+        if moved:  # all at once: a new value may be another shared variable's current one
+            lw.emit(Assign(tuple(n for n, _ in moved), tuple(v for _, v in moved)))
