@@ -128,6 +128,16 @@ def test_zero_step_row_shapes_agree_across_modes(mode, optimizer):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_rows_of_a_shared_value_the_scan_updates(mode, optimizer):
+    # The first step would read the shared value the call starts with: its rows have that
+    # shape (every mode gave rows of length 0; the differential generator expects (0, 2)).
+    s = loopc.shared(np.array([False, True]), name="s")
+    out, updates = loopc.scan(lambda: (abs(s), {s: T.and_(s, True)}), n_steps=0)
+    assert run(mode, [], out).shape == (0, 2)
+    assert run(mode, [], out, updates=updates).shape == (0, 2)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_dot_with_a_0d_float64_constant_widens_a_float32_operand(mode):
     # The constant was a Python float in the source, so NumPy kept float32 and 1e-100 became 0.
     x = T.fvector("x")

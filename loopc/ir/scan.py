@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import LoopcTypeError, ScanError
 from .graph import Apply, Graph, Op
-from .interpret import CONCRETE, SHAPED, UNKNOWN, evaluate, row_shapes
+from .interpret import CONCRETE, SHAPED, evaluate, row_shapes
 from .types import TensorType, is_int
 
 
@@ -224,13 +224,14 @@ class Scan(Op):
 
     def _zero_step_rows(self, outer, buffers):
         """The row shape of each output as the first step would give it, where it depends on
-        no value a step reads (only shapes, non-sequences and constants); None elsewhere."""
+        no element a step reads (only shapes, non-sequences, constants and the shared values
+        the call starts with); None elsewhere."""
         stand_in = [(np.zeros(np.shape(x)[1:], np.asarray(x).dtype), SHAPED)
                     for x, taps in zip(outer.sequences, self.sequence_taps) for _ in taps]
         stand_in += [(np.zeros(np.shape(buf[0]), np.asarray(buf[0]).dtype), SHAPED)
                      for i, buf in enumerate(buffers) for _ in self.state_taps[i]]
-        # a shared value may change shape from step to step
-        stand_in += [(copy.deepcopy(x), UNKNOWN) for x in outer.shared]
+        # the first step reads the shared values the call starts with
+        stand_in += [(copy.deepcopy(x), SHAPED) for x in outer.shared]
         stand_in += [(x, CONCRETE) for x in outer.non_sequences]
         return self.split_outputs(row_shapes(self.body, stand_in)).outputs
 

@@ -1107,6 +1107,7 @@ class ScanLowering:
         self.ring_rows = {}  # ("state" | "output", index) -> the local holding its ring's row count
         self.placeholders = {}  # output index -> its Alloc before the loop (no rows)
         self.preallocated = {}  # output index -> the Alloc replacing it, when its row shape is known
+        self.no_step_rows = {}  # output index -> its placeholder with the first step's row shape
 
     def lower(self):
         lw = self.lw
@@ -1141,7 +1142,7 @@ class ScanLowering:
             self.store(Var(t), n, bufs, outputs, shared)
             if stop is not None:
                 lw.emit(If(Var(stop), (Let(done, plus(Var(t), 1)), Break())))
-        for k, alloc in self.preallocated.items():
+        for k, alloc in {**self.no_step_rows, **self.preallocated}.items():
             lw.block.remove(self.placeholders[k])
             lw.emit(alloc)
         lw.emit(Loop(t, n, "serial", tuple(body)))
@@ -1290,6 +1291,9 @@ class ScanLowering:
                 # that row shape even when no step runs
                 self.preallocated[k] = Alloc(out, var.dtype, shape[:1] + row, kind=kind)
             else:
+                first = self.invariant(shape[1:], t, ())
+                if first is not None:  # the first step's row shape, from the shared values it starts with
+                    self.no_step_rows[k] = Alloc(out, var.dtype, (INT0,) + first, kind=kind)
                 mismatch = either(*(op("neq", lw.shape(var, d), ShapeOf(out, d + 1)) for d in range(var.ndim)))
                 other = () if mismatch == Const(False, "bool") else (Check(
                     mismatch, "ScanError", f"scan{self.label}: step %d gives output {k} a value of shape %s; "
