@@ -37,19 +37,24 @@ import numpy as np
 
 from .errors import LoopcError, LoopcTypeError, LoopcValueError, UnsupportedError
 from .frontend.variable import compute_test_values
-from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, is_tensor, toposort
+from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, clone_replace, is_tensor, toposort
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, Concatenate, DimShuffle, Dot, Elemwise,
                      IncSubtensor, Reduce, Reshape, Shape, ShapeI, Subtensor)
-from .ir.ops import CumOp, MakeVector, Repeat, Sort
+from .ir.ops import CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
-__all__ = ["grad", "jacobian", "hessian", "verify_grad", "GRAD", "CONNECTED", "ZERO",
-           "DisconnectedInputError", "GradientError"]
+__all__ = ["grad", "jacobian", "hessian", "verify_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
+           "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
+           "DisconnectedInputError", "DisconnectedOutputError", "GradientError"]
 
 
 class DisconnectedInputError(LoopcValueError):
     """`grad` was asked for the gradient with respect to a variable the cost does not depend on."""
+
+
+class DisconnectedOutputError(LoopcValueError):
+    """`Rop` was asked for the derivative of an output that does not depend on `wrt`."""
 
 
 class GradientError(LoopcError, AssertionError):
@@ -510,8 +515,20 @@ def _make_vector_rule(node, grads):
     return [_apply(Subtensor(("i",)), grads[0], _constant(i, "int64")) for i in range(len(node.inputs))]
 
 
+def _grad_override_rule(node, grads):
+    """zero_grad: ZERO; disconnected_grad: none; grad_clip: clipped; grad_scale: scaled."""
+    kind, params, g = node.op.kind, node.op.params, grads[0]
+    if kind == "zero":
+        return [ZERO]
+    if kind == "disconnected":
+        return [None]
+    if kind == "clip":
+        return [E.minimum(E.maximum(g, params[0]), params[1])]
+    return [E.mul(g, params[0])]
+
+
 GRAD.update({"alloc": _alloc_rule, "arange": _no_rule, "eye": _no_rule, "make_vector": _make_vector_rule,
-             "print": _identity_rule,
+             "print": _identity_rule, "grad_override": _grad_override_rule,
              **{f"random_{dist}": _no_rule for dist in RANDOM_DISTS}})
 
 
@@ -783,6 +800,135 @@ def _stack(rows, like):
         return _apply(Alloc(), zero, _constant(0, "int64"), *_shape_entries(like))
     expanded = [_apply(DimShuffle(("x",) + tuple(range(r.ndim))), r) for r in rows]
     return expanded[0] if len(expanded) == 1 else _apply(Concatenate(0), *expanded)
+
+
+# -- Lop and Rop ----------------------------------------------------------------------------
+
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """The vector-Jacobian product: for each w in `wrt`, sum over i of
+    eval_points[i] * d f[i] / d w (Theano's L-operator; `grad` with known_grads).
+    `f` and `eval_points` are a variable or equal-length lists; the result has the
+    structure of `wrt`."""
+    f_list, points = _paired(f, eval_points, "Lop", "f")
+    known = dict(zip(f_list, points))
+    return grad(None, wrt, consider_constant, disconnected_inputs, known_grads=known)
+
+
+def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="zero"):
+    """The Jacobian-vector product: for each f[i], sum over j of
+    d f[i] / d wrt[j] * eval_points[j] (Theano's R-operator); the result has the
+    structure of `f`.
+
+    Built from two reverse passes, so every op with a gradient rule (scans
+    included) has one: with u a stand-in of f's type, Lop(f, wrt, u) is linear in
+    u, and the gradient of sum_j(Lop_j * eval_points[j]) with respect to u is the
+    product wanted; u is gone from it but for shapes, which f itself gives.
+    disconnected_outputs: 'raise' (DisconnectedOutputError), 'warn' or 'ignore'
+    for an f[i] that does not depend on wrt; return_disconnected: 'zero' or 'None'
+    for what it gets then."""
+    _check_choice("disconnected_outputs", disconnected_outputs, ("raise", "warn", "ignore"))
+    _check_choice("return_disconnected", return_disconnected, ("zero", "None", "Disconnected"))
+    wrt_list, points = _paired(wrt, eval_points, "Rop", "wrt")
+    f_list = _as_variable_list(f, "f")
+    stand_ins = [Variable(_float_type(out), name=f"{out}_cotangent") for out in f_list]
+    vjps = grad(None, wrt_list, known_grads=dict(zip(f_list, stand_ins)), disconnected_inputs="ignore",
+                return_disconnected="None")
+    terms = [E.mul(g, p) for g, p in zip(vjps, points) if g is not None]
+    inner = functools.reduce(E.add, [_sum(t, range(t.ndim)) for t in terms]) if terms else None
+    results = []
+    for i, (out, u) in enumerate(zip(f_list, stand_ins)):
+        total = backprop({inner: _constant(1, inner.dtype)}, [u])[u] if inner is not None else None
+        if total is None:
+            _report_disconnected_output(out, i, wrt_list, disconnected_outputs)
+            results.append(_float_zeros_like(out) if return_disconnected == "zero" else None)
+        else:
+            results.append(_float_zeros_like(out) if total is ZERO else total)
+    replaced = clone_replace([r for r in results if r is not None], dict(zip(stand_ins, f_list)))
+    it = iter(replaced)
+    results = [None if r is None else _cast(next(it), _float_type(out).dtype) for r, out in zip(results, f_list)]
+    return _format_like(f, results)
+
+
+def _float_type(var):
+    from .config import config
+    return TensorType(config.floatX if is_discrete(var.dtype) else var.dtype, var.broadcastable)
+
+
+def _paired(variables, points, who, what):
+    """`variables` and `points` as two lists of equal length; numbers become constants."""
+    var_list = _as_variable_list(variables, what)
+    point_list = list(points) if isinstance(points, (list, tuple)) else [points]
+    if len(point_list) != len(var_list):
+        raise LoopcValueError("%s: %d eval_points for %d %s", who, len(point_list), len(var_list), what)
+    out = []
+    for i, (v, p) in enumerate(zip(var_list, point_list)):
+        if not isinstance(p, Variable):
+            data = np.asarray(p, dtype=v.dtype if not is_discrete(v.dtype) else None)
+            p = Constant(TensorType(data.dtype.name, tuple(n == 1 for n in data.shape)), data)
+        if not is_tensor(p) or p.ndim != v.ndim:
+            raise LoopcTypeError("%s: eval_points[%d] must have the ndim of %s[%d] (%s, a %s), got %s",
+                                 who, i, what, i, v, v.type.describe(), p)
+        out.append(p)
+    return var_list, out
+
+
+def _report_disconnected_output(out, i, wrt, disconnected_outputs):
+    if disconnected_outputs == "ignore":
+        return
+    message = (f"Rop: f[{i}] ({out}) does not depend on {', '.join(map(str, wrt))}; pass "
+               f"disconnected_outputs='ignore' or 'warn' to get zeros for it.")
+    if disconnected_outputs == "warn":
+        warnings.warn(message, stacklevel=3)
+        return
+    raise DisconnectedOutputError(message)
+
+
+# -- gradient overrides ---------------------------------------------------------------------
+
+def _override(kind, x, params=()):
+    if not isinstance(x, Variable):
+        data = np.asarray(x)
+        x = Constant(TensorType(data.dtype.name, (False,) * data.ndim), data)
+    if not is_tensor(x):
+        raise LoopcTypeError("%s: expected a tensor variable, got %r", kind, x)
+    return _apply(GradOverride(kind, params), x)
+
+
+def zero_grad(x):
+    """`x`, whose gradient is zero: the cost still depends on what x depends on,
+    but back-propagation stops here (Theano's zero_grad)."""
+    return _override("zero", x)
+
+
+def disconnected_grad(x):
+    """`x`, with its gradient disconnected: what x depends on is not an input of the
+    cost as far as `grad` is concerned (asking for it raises DisconnectedInputError
+    unless disconnected_inputs says otherwise)."""
+    return _override("disconnected", x)
+
+
+def consider_constant(x):
+    """Theano's older name for a zero gradient through `x` (prefer zero_grad)."""
+    return _override("zero", x)
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    """`x`, whose gradient is clipped elementwise to [lower_bound, upper_bound]."""
+    lower, upper = _number(lower_bound, "grad_clip", "lower_bound"), _number(upper_bound, "grad_clip", "upper_bound")
+    if not lower <= upper:
+        raise LoopcValueError("grad_clip: lower_bound (%r) must not exceed upper_bound (%r)", lower, upper)
+    return _override("clip", x, (lower, upper))
+
+
+def grad_scale(x, multiplier):
+    """`x`, whose gradient is multiplied by `multiplier`."""
+    return _override("scale", x, (_number(multiplier, "grad_scale", "multiplier"),))
+
+
+def _number(value, who, what):
+    if isinstance(value, Variable) or np.ndim(value) != 0 or not np.isrealobj(value):
+        raise LoopcTypeError("%s: %s must be a real number, got %r", who, what, value)
+    return float(value)
 
 
 # -- verify_grad ----------------------------------------------------------------------------

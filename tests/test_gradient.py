@@ -21,7 +21,7 @@ from loopc.ir.ops import (RANDOM_DISTS, REDUCE_KINDS, SCALAR_OPS, AdvancedIncSub
                           AdvancedSubtensor, AdvancedSubtensor1, BatchedDot, CheckLengths, Nonzero,
                           Alloc, ARange, Concatenate, DimShuffle, Dot, Elemwise, Eye, IncSubtensor, MakeVector,
                           Print, RandomOp, Reduce, Reshape, Shape, ShapeI, Subtensor)
-from loopc.ir.ops import CumOp, Repeat, Sort
+from loopc.ir.ops import CumOp, GradOverride, Repeat, Sort
 from loopc.ir.types import RandomStateType, TensorType
 from loopc.reference import evaluate
 
@@ -349,7 +349,8 @@ def test_every_op_has_a_rule():
            AdvancedIncSubtensor1(True), Alloc(), ARange("int64"), Eye("float64"), MakeVector("float64"),
            Print("m"), CumOp("cumsum", 0), CumOp("cumprod", 0), Sort("sort", 0), Sort("argsort", 0), Repeat(0),
            AdvancedSubtensor(("a",)), AdvancedIncSubtensor(("a",)),
-           AdvancedIncSubtensor(("a",), True), BatchedDot(), Nonzero(), CheckLengths((), "test")] + \
+           AdvancedIncSubtensor(("a",), True), BatchedDot(), Nonzero(), CheckLengths((), "test"),
+           GradOverride("zero")] + \
         [RandomOp(d, "float64", 1) for d in RANDOM_DISTS] + [Reduce(k, (0,)) for k in REDUCE_KINDS]
     missing = [op.name for op in ops if op.name not in GRAD]
     assert missing == [] and "scan" in GRAD

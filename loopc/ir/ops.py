@@ -856,6 +856,30 @@ class CheckLengths(Op):
         return [x]
 
 
+@dataclass(frozen=True)
+class GradOverride(Op):
+    """`x` itself; only its gradient differs (Theano's `zero_grad`, `disconnected_grad`,
+    `consider_constant`, `grad_clip`, `grad_scale`). `kind` is one of `GRAD_OVERRIDES`:
+    'zero' (zeros, still connected), 'disconnected' (no gradient at all), 'clip' (the
+    gradient clipped to `params` = (lower, upper)) or 'scale' (times `params` = (factor,)).
+    Canonicalize removes the node; lowering without the passes binds `x`."""
+
+    kind: str
+    params: tuple = ()
+    name = "grad_override"
+
+    def make_node(self, x):
+        if self.kind not in GRAD_OVERRIDES:
+            raise LoopcValueError("grad_override: kind must be one of %s, got %r", GRAD_OVERRIDES, self.kind)
+        return Apply(self, [x], [x.type])
+
+    def perform(self, node, inputs):
+        return [inputs[0]]
+
+
+GRAD_OVERRIDES = ("zero", "disconnected", "clip", "scale")
+
+
 ERRORS = {"LoopcIndexError": LoopcIndexError, "ShapeError": ShapeError}
 
 

@@ -5,8 +5,9 @@ computes (NumPy `perform`, result type kept exactly; results over
 `MAX_FOLD_SIZE` elements stay unfolded so generated source stays small), and
 rewrites `x * 1`, `x / 1`, `x + 0`, `x - 0` (the constant all-broadcastable, the
 result type exactly x's), a cast to x's own dtype, an identity dimshuffle, a
-dimshuffle of a dimshuffle, an index-free subtensor, `shape(x)[i]` and
-`shape_i(alloc(v, ..., n, ...))` of an alloc that cannot fail.
+dimshuffle of a dimshuffle, an index-free subtensor, a gradient override
+(`zero_grad(x)` is x), `shape(x)[i]` and `shape_i(alloc(v, ..., n, ...))` of an
+alloc that cannot fail.
 A scan's constant non-sequences move into its body (which is then
 canonicalized like any graph), so they fold there.
 Requires: nothing (runs first).
@@ -24,7 +25,8 @@ import math
 import numpy as np
 
 from ..ir.graph import Constant, Graph, clone_replace
-from ..ir.ops import Alloc, ARange, DimShuffle, Dot, Elemwise, Eye, Print, RandomOp, Shape, ShapeI, Subtensor
+from ..ir.ops import (Alloc, ARange, DimShuffle, Dot, Elemwise, Eye, GradOverride, Print, RandomOp, Shape, ShapeI,
+                      Subtensor)
 from ..ir.scan import Scan
 from .rewrite import rebuild, rewrite_body
 
@@ -212,7 +214,13 @@ def shape_of_alloc(node):
     return length if length.type == node.out.type else None
 
 
+def drop_grad_override(node):
+    """`zero_grad(x)`, `grad_clip(x, ...)` and the like are `x` once gradients are built."""
+    return node.inputs[0]
+
+
 RULES = {
+    GradOverride: [drop_grad_override],
     Elemwise: [neutral_operand, cast_to_same_dtype],
     DimShuffle: [identity_dimshuffle, merge_dimshuffles],
     Subtensor: [empty_subtensor, shape_subtensor],

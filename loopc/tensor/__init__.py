@@ -17,7 +17,7 @@ from ..frontend.tensor import (  # noqa: F401  (names `import *` would also brin
 from ..frontend.tensor import __all__ as _frontend_names
 from . import nnet  # noqa: F401
 
-_FROM_GRADIENT = ("grad", "jacobian", "hessian", "Rop", "Lop", "verify_grad", "consider_constant",
+_FROM_GRADIENT = ("grad", "jacobian", "hessian", "Rop", "Lop", "verify_grad", "consider_constant", "grad_clip",
                   "disconnected_grad", "zero_grad")
 _SUBMODULES = ("shared_randomstreams", "nnet", "xlogx", "extra_ops", "basic")
 

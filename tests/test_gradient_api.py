@@ -1,0 +1,180 @@
+"""The rest of Theano's gradient API through the frontend, in every mode: `Lop`
+and `Rop` against NumPy's Jacobian products (through scan too), the gradient
+overrides (`zero_grad`, `disconnected_grad`, `consider_constant`, `grad_clip`,
+`grad_scale`) against their hand-derived gradients, and their errors.
+
+Rop is built from two reverse passes (see `loopc.gradient.Rop`); the checks here
+are against products with explicit Jacobians, and against central differences
+of the forward function where the Jacobian is a scan's.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import loopc as theano
+import loopc.tensor as T
+from loopc import gradient as G
+from loopc.errors import LoopcTypeError, LoopcValueError
+from loopc.gradient import DisconnectedInputError, DisconnectedOutputError
+
+MODES = ("REFERENCE", "PY", "NUMBA")
+RNG = np.random.RandomState(42)
+W_VALUE, X_VALUE = RNG.uniform(-1, 1, (3, 4)), RNG.uniform(-1, 1, 4)
+V_VALUE, U_VALUE, M_VALUE = RNG.uniform(-1, 1, 4), RNG.uniform(-1, 1, 3), RNG.uniform(-1, 1, (3, 4))
+
+
+@pytest.fixture(scope="module", params=MODES)
+def mode(request):
+    return request.param
+
+
+# -- Lop and Rop --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def products(mode):
+    """One function per mode: Rop of y = tanh(W x) along (M, v) and Lop along u."""
+    W, x, v, u, M = T.matrix("W"), T.vector("x"), T.vector("v"), T.vector("u"), T.matrix("M")
+    y = T.tanh(T.dot(W, x))
+    rop = theano.Rop(y, [W, x], [M, v])
+    lop_W, lop_x = theano.Lop(y, [W, x], u)
+    return theano.function([W, x, v, u, M], [rop, lop_W, lop_x], mode=mode)
+
+
+def test_rop_is_the_jacobian_times_the_vector(products):
+    rop, _, _ = products(W_VALUE, X_VALUE, V_VALUE, U_VALUE, M_VALUE)
+    d = 1 - np.tanh(W_VALUE @ X_VALUE) ** 2
+    np.testing.assert_allclose(rop, d * (W_VALUE @ V_VALUE + M_VALUE @ X_VALUE), rtol=1e-12)
+
+
+def test_lop_is_the_vector_times_the_jacobian(products):
+    _, lop_W, lop_x = products(W_VALUE, X_VALUE, V_VALUE, U_VALUE, M_VALUE)
+    d = 1 - np.tanh(W_VALUE @ X_VALUE) ** 2
+    np.testing.assert_allclose(lop_x, W_VALUE.T @ (d * U_VALUE), rtol=1e-12)
+    np.testing.assert_allclose(lop_W, np.outer(d * U_VALUE, X_VALUE), rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def scan_rop(mode):
+    """Rop of an Elman recurrence's states along the sequence, and its forward function."""
+    x, w, v = T.vector("x"), T.scalar("w"), T.vector("v")
+    h, _ = theano.scan(lambda xt, h: T.tanh(xt + w * h), sequences=x, outputs_info=T.constant(0.5))
+    return (theano.function([x, w, v], theano.Rop(h, x, v), mode=mode),
+            theano.function([x, w], h, mode=mode))
+
+
+@pytest.mark.parametrize("steps", [5, 0])
+def test_rop_through_scan_matches_central_differences(scan_rop, steps):
+    rop, forward = scan_rop
+    x, v, w, eps = np.linspace(-1, 1, steps), np.linspace(0.5, -0.3, steps), 0.7, 1e-6
+    want = (forward(x + eps * v, w) - forward(x - eps * v, w)) / (2 * eps)
+    got = rop(x, w, v)
+    assert got.shape == (steps,)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_rop_of_a_gradient_is_the_hessian_times_the_vector():
+    x, v = T.vector("x"), T.vector("v")
+    cost = T.sum(T.sin(x) * T.sum(x ** 2))
+    hv = theano.Rop(T.grad(cost, x), x, v)
+    f = theano.function([x, v], [hv, T.hessian(cost, x)], mode="PY")
+    got, hessian = f(X_VALUE, V_VALUE)
+    np.testing.assert_allclose(got, hessian @ V_VALUE, rtol=1e-10)
+
+
+def test_rop_of_wrt_itself_is_the_eval_point():
+    x, v = T.vector("x"), T.vector("v")
+    f = theano.function([x, v], theano.Rop(x, x, v), mode="PY")
+    np.testing.assert_array_equal(f(X_VALUE, V_VALUE), V_VALUE)
+
+
+def test_rop_and_lop_keep_the_structure():
+    x, v = T.vector("x"), T.vector("v")
+    assert isinstance(theano.Rop([x * 2, x * 3], x, v), list)
+    assert not isinstance(theano.Rop(x * 2, [x], [v]), list)
+    assert isinstance(theano.Lop(x * 2, [x], v), list) and not isinstance(theano.Lop(x * 2, x, v), list)
+
+
+def test_rop_of_a_disconnected_output():
+    x, v, W = T.vector("x"), T.vector("v"), T.matrix("W")
+    with pytest.raises(DisconnectedOutputError, match=r"f\[1\] .* does not depend on x"):
+        theano.Rop([x * 2, T.sum(W)], x, v)
+    with pytest.warns(UserWarning, match="does not depend"):
+        rop = theano.Rop(T.sum(W), x, v, disconnected_outputs="warn")
+    assert float(theano.function([], rop, mode="PY")()) == 0.0
+    assert theano.Rop(T.sum(W), x, v, disconnected_outputs="ignore", return_disconnected="None") is None
+
+
+def test_rop_and_lop_check_their_eval_points():
+    x, m = T.vector("x"), T.matrix("m")
+    with pytest.raises(LoopcTypeError, match=r"eval_points\[0\] must have the ndim of wrt\[0\] \(x"):
+        theano.Rop(x * 2, x, m)
+    with pytest.raises(LoopcValueError, match="2 eval_points for 1 wrt"):
+        theano.Rop(x * 2, x, [x, x])
+    with pytest.raises(LoopcTypeError, match=r"eval_points\[0\] must have the ndim of f\[0\]"):
+        theano.Lop(T.sum(x), x, x)
+
+
+def test_lop_takes_numbers_as_eval_points():
+    x = T.vector("x")
+    f = theano.function([x], theano.Lop(x * 3, x, np.array([1.0, 2.0])), mode="PY", on_unused_input="ignore")
+    np.testing.assert_array_equal(f(np.zeros(2)), [3.0, 6.0])
+
+
+# -- gradient overrides -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def overrides(mode):
+    """Values and gradients of one cost using every override."""
+    x = T.vector("x")
+    cost = (T.sum(G.zero_grad(x) * x) + T.sum(G.grad_clip(x, -0.5, 0.25) ** 2)
+            + T.sum(G.grad_scale(T.sin(x), -3.0)) + T.sum(G.consider_constant(x) ** 2)
+            + T.sum(G.disconnected_grad(x) * T.exp(x)))
+    return theano.function([x], [cost, T.grad(cost, x)], mode=mode)
+
+
+def test_overrides_change_only_the_gradient(overrides):
+    x = np.array([-1.0, -0.1, 0.05, 0.3, 2.0])
+    cost, g = overrides(x)
+    np.testing.assert_allclose(cost, np.sum(x * x + x ** 2 + np.sin(x) + x ** 2 + x * np.exp(x)), rtol=1e-12)
+    # zero_grad(x) * x: x; clip(2x, -0.5, 0.25); -3 cos(x); consider_constant: 0; disconnected(x) * e^x
+    want = x + np.clip(2 * x, -0.5, 0.25) - 3 * np.cos(x) + x * np.exp(x)
+    np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
+def test_disconnected_grad_disconnects():
+    x = T.vector("x")
+    with pytest.raises(DisconnectedInputError, match="does not depend on x"):
+        T.grad(T.sum(G.disconnected_grad(x) ** 2), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zero = T.grad(T.sum(G.zero_grad(x) ** 2), x)  # connected, but zero: no error, no warning
+    np.testing.assert_array_equal(theano.function([x], zero, mode="PY")(X_VALUE), np.zeros(4))
+
+
+@pytest.mark.parametrize("optimizer", ["fast_run", "None"])
+def test_overrides_compile_away(optimizer):
+    saved, theano.config.optimizer = theano.config.optimizer, optimizer
+    try:
+        x = T.vector("x")
+        f = theano.function([x], G.grad_clip(G.zero_grad(x) * 2, -1, 1), mode="NUMBA")
+    finally:
+        theano.config.optimizer = saved
+    np.testing.assert_array_equal(f(X_VALUE), 2 * X_VALUE)
+    if optimizer == "fast_run":
+        assert "grad_override" not in f.dump("canonicalize")
+
+
+def test_override_errors():
+    x = T.vector("x")
+    with pytest.raises(LoopcValueError, match=r"lower_bound \(1.0\) must not exceed upper_bound \(-1.0\)"):
+        G.grad_clip(x, 1, -1)
+    with pytest.raises(LoopcTypeError, match="grad_clip: upper_bound must be a real number"):
+        G.grad_clip(x, 0, T.scalar("b"))
+    with pytest.raises(LoopcTypeError, match="grad_scale: multiplier must be a real number"):
+        G.grad_scale(x, [1.0, 2.0])
+
+
+def test_theano_names():
+    assert T.grad_clip is G.grad_clip and T.zero_grad is G.zero_grad and T.Rop is theano.Rop
+    assert T.consider_constant is G.consider_constant and T.disconnected_grad is G.disconnected_grad
