@@ -12,6 +12,9 @@ what `fn` returned:
 - every random draw in the body (a sample, or the results of a scan in the body
   that draws) is also an output after fn's own, which scan does not return: the
   gradient reads those instead of drawing again, and dce drops them otherwise.
+  So is the value each step starts from of every float shared variable the body
+  updates: a gradient may need it at every step (Theano makes such variables
+  states of the scan).
 """
 from collections import OrderedDict
 
@@ -318,7 +321,9 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     replace = dict(zip(shared, shared_vars))
     replace.update(zip(captured, captured_vars))
     n_states, n_plain = len(state_outs), len(plain_outs)
-    # the draws are outputs after fn's own (see the module docstring)
+    # the draws, and the values the updated float shared variables start each step
+    # from, are outputs after fn's own (see the module docstring)
+    draws += [sh for sh in updated if not is_rng(sh) and sh.dtype.startswith("float")]
     new_outputs = clone_replace(outputs[:n_states + n_plain] + draws + [v for _, v in updates]
                                 + [r for _, r in rngs] + outputs[n_states + n_plain + len(updates):], replace)
     n_seq_state = len(args) - len(non_seqs)
