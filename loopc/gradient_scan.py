@@ -23,7 +23,8 @@ graph, for the inputs in `needed` and what leads to them):
 - a non-sequence's gradient is summed over the steps: a per-step term that is an
   outer product of two per-step factors (`dot(h[:, None], g[None, :])`, what `dot`
   gives for `dot(h, W)`, or `dot(H.T, G)` for a minibatch) is stacked, and becomes
-  one matrix product after the loop; anything else is a carried sum;
+  one matrix product after the loop (a factor that is a sequence or state tap is
+  read from the forward's rows, not stacked again); anything else is a carried sum;
 - a sequence tap's gradient is stacked per step and added into its rows afterwards;
 - per-step values are stacked as states of the backward scan (written in place,
   and with rows of the right length when no step runs), except minibatch factors,
@@ -458,8 +459,8 @@ class _Transpose:
                 pair = _outer_factors(leaf)
                 (pairs if pair is not None else rest).append(pair if pair is not None else leaf)
             like = self.outer.non_sequences[p]
-            factors[p] = [(self._stack(a, [_length(like, 0)]), self._stack(b, [_length(like, 1)]))
-                          if a.ndim == 1 else (self._stack(a), self._stack(b)) for a, b in pairs]
+            factors[p] = [(self._factor(a, [_length(like, 0)]), self._factor(b, [_length(like, 1)]))
+                          if a.ndim == 1 else (self._factor(a), self._factor(b)) for a, b in pairs]
             if rest:
                 acc = self._carry(_zeros_like(like), f"g_{var.name or 'non_sequence'}_sum")
                 value = acc
@@ -468,6 +469,18 @@ class _Transpose:
                 self._carry_new(acc, _exact(value, acc))
                 self.sums[p] = acc
         return factors
+
+    def _factor(self, value, row=None):
+        """The per-step values of an outer-product factor, last step first: the forward's
+        own rows when `value` is a sequence or state tap (read where they are, not copied
+        step by step into the backward scan), else the index of a stack of the backward scan."""
+        taps = {tap for taps in self.body_in.sequences + self.body_in.states for tap in taps}
+        if value in taps:
+            rows, offset, exact = self._available()[value]
+            if isinstance(rows, tuple):
+                rows = self._state_buffer(rows[1])
+            return self._rows(rows, offset, exact)
+        return self._stack(value, row)
 
     def _stack(self, value, row=None):
         """The index of the stack of `value`'s per-step values in the backward scan. With the
@@ -499,7 +512,9 @@ class _Transpose:
         results = node.op.split_outputs(node.outputs)
         states, outputs = iter(results.states), iter(results.outputs)
         stacked = [next(states) if initial is not None else next(outputs) for _, initial, _, _ in self.stacks]
-        self.products = {p: [_stacked_product(stacked[a], stacked[b], self.outer.non_sequences[p])
+        def rows(factor):
+            return stacked[factor] if isinstance(factor, int) else factor
+        self.products = {p: [_stacked_product(rows(a), rows(b), self.outer.non_sequences[p])
                              for a, b in pairs] for p, pairs in factors.items()}
         finals = dict(zip([c[1] for c in self.carries], results.shared))
         return stacked, finals
