@@ -14,7 +14,7 @@ from .frontend.function import Mode, MonitorMode, function  # noqa: F401
 from .frontend.io import In, Param  # noqa: F401
 from .frontend.scan import foldl, foldr, map, reduce, scan, until  # noqa: F401
 from .frontend.shared import shared  # noqa: F401
-from .gradient import Lop, Rop, grad, hessian, jacobian, verify_grad  # noqa: F401
+from .gradient import Lop, Rop, grad, hessian, jacobian, subgraph_grad, verify_grad  # noqa: F401
 from .ir.printer import dump  # noqa: F401
 
 __version__ = "0.1.0"

@@ -44,7 +44,7 @@ from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedInc
 from .ir.ops import CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
-__all__ = ["grad", "jacobian", "hessian", "verify_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
+__all__ = ["grad", "jacobian", "hessian", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
            "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
            "DisconnectedInputError", "DisconnectedOutputError", "GradientError"]
 
@@ -800,6 +800,41 @@ def _stack(rows, like):
         return _apply(Alloc(), zero, _constant(0, "int64"), *_shape_entries(like))
     expanded = [_apply(DimShuffle(("x",) + tuple(range(r.ndim))), r) for r in rows]
     return expanded[0] if len(expanded) == 1 else _apply(Concatenate(0), *expanded)
+
+
+# -- subgraph_grad --------------------------------------------------------------------------
+
+def subgraph_grad(wrt, end, start=None, cost=None, details=False):
+    """Gradients of `cost` and/or of the known gradients `start` ({variable: gradient})
+    with respect to the lists `wrt` and `end`, back-propagating no further than the
+    variables of `end` (Theano's subgraph_grad: layer by layer back-propagation, or a
+    hand-made gradient of a sampling step fed into the next call as `start`).
+    Disconnected inputs get zeros. Returns (wrt gradients, end gradients), and with
+    `details` also the parts from `start` and from `cost` (None when not given)."""
+    if cost is None and start is None:
+        raise LoopcValueError("subgraph_grad: give a cost or start gradients")
+    for name, value in (("wrt", wrt), ("end", end)):
+        if not isinstance(value, list):
+            raise LoopcTypeError("subgraph_grad: %s must be a list of variables, got %r", name, value)
+    if start is not None and not isinstance(start, dict):
+        raise LoopcTypeError("subgraph_grad: start must be a dict {variable: gradient}, got %r", start)
+    params = list(dict.fromkeys(wrt + end))
+    start_grads = cost_grads = None
+    if start is not None:
+        start_grads = grad(None, params, consider_constant=end, disconnected_inputs="ignore", known_grads=start)
+    if cost is not None:
+        cost_grads = grad(cost, params, consider_constant=end, disconnected_inputs="ignore")
+    if start_grads is None:
+        grads = cost_grads
+    elif cost_grads is None:
+        grads = start_grads
+    else:
+        grads = [E.add(a, b) for a, b in zip(start_grads, cost_grads)]
+    by_param = dict(zip(params, grads))
+    wrt_grads, end_grads = [by_param[w] for w in wrt], [by_param[e] for e in end]
+    if details:
+        return wrt_grads, end_grads, start_grads, cost_grads
+    return wrt_grads, end_grads
 
 
 # -- Lop and Rop ----------------------------------------------------------------------------

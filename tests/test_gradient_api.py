@@ -178,3 +178,41 @@ def test_override_errors():
 def test_theano_names():
     assert T.grad_clip is G.grad_clip and T.zero_grad is G.zero_grad and T.Rop is theano.Rop
     assert T.consider_constant is G.consider_constant and T.disconnected_grad is G.disconnected_grad
+
+
+# -- subgraph_grad --------------------------------------------------------------------------------------
+
+def test_subgraph_grad_back_propagates_layer_by_layer():
+    """Theano's documented two-layer example: the layer-by-layer gradients equal grad's."""
+    x, t = T.vector("x"), T.vector("t")
+    w1 = theano.shared(RNG.standard_normal((3, 4)), name="w1")
+    w2 = theano.shared(RNG.standard_normal((4, 2)), name="w2")
+    a1 = T.tanh(T.dot(x, w1))
+    a2 = T.tanh(T.dot(a1, w2))
+    cost2 = T.sqr(a2 - t).sum() + T.sqr(w2.sum())
+    cost1 = T.sqr(w1.sum())
+    next_grad, param_grads = None, []
+    for params, cost, ends in (([w2], cost2, [a1]), ([w1], cost1, [x])):
+        param_grad, next_grad = theano.subgraph_grad(wrt=params, end=ends, start=next_grad, cost=cost)
+        next_grad = dict(zip(ends, next_grad))
+        param_grads.extend(param_grad)
+    whole = T.grad(cost1 + cost2, [w2, w1])
+    f = theano.function([x, t], param_grads + whole, mode="PY")
+    got_w2, got_w1, want_w2, want_w1 = f(np.array([0.1, -0.4, 0.7]), np.array([0.5, -0.5]))
+    np.testing.assert_allclose(got_w2, want_w2, rtol=1e-12)
+    np.testing.assert_allclose(got_w1, want_w1, rtol=1e-12)
+
+
+def test_subgraph_grad_details_and_errors():
+    x = T.vector("x")
+    y = T.exp(x)
+    wrt_grads, end_grads, start_grads, cost_grads = theano.subgraph_grad([x], [y], cost=T.sum(y * 2), details=True)
+    assert start_grads is None and len(cost_grads) == 2
+    f = theano.function([x], [wrt_grads[0], end_grads[0]], mode="PY")
+    g_x, g_y = f(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(g_x, [0.0, 0.0])  # y is where back-propagation ends
+    np.testing.assert_array_equal(g_y, [2.0, 2.0])
+    with pytest.raises(LoopcValueError, match="give a cost or start"):
+        theano.subgraph_grad([x], [y])
+    with pytest.raises(LoopcTypeError, match="end must be a list"):
+        theano.subgraph_grad([x], y, cost=T.sum(y))
