@@ -545,8 +545,8 @@ TOLD_NEEDED = {"scan"}
 
 # -- the driver -------------------------------------------------------------------------------
 
-def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", return_disconnected="zero",
-         known_grads=None):
+def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True, known_grads=None,
+         return_disconnected="zero", null_gradients="raise"):
     """Symbolic gradient of the scalar `cost` with respect to `wrt` (a variable,
     or a list or tuple of them: the result has the same structure).
 
@@ -556,14 +556,25 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", return_
     return_disconnected: 'zero' (zeros like it), 'None' or 'Disconnected' (both
         give None) for such an element.
     known_grads: {variable: gradient} to start from, with or without a cost.
+    add_names: name each gradient `(d<cost>/d<wrt>)` when both have names (Theano).
+    null_gradients: 'raise' only: a gradient through an op without one is an
+        UnsupportedError naming the op (Theano's 'return' gives a null variable
+        loopc has no type for).
     """
     _check_choice("disconnected_inputs", disconnected_inputs, ("raise", "warn", "ignore"))
     _check_choice("return_disconnected", return_disconnected, ("zero", "None", "Disconnected"))
+    if null_gradients != "raise":
+        raise UnsupportedError("grad: null_gradients=%r; loopc has only 'raise' (a gradient through an op "
+                               "without one raises, naming the op)", null_gradients)
     wrt_list = _as_variable_list(wrt, "wrt")
     seeds = _seeds(cost, known_grads)
     totals = backprop(seeds, wrt_list, consider_constant or ())
     results = [_finish(cost, w, i, totals[w], disconnected_inputs, return_disconnected)
                for i, w in enumerate(wrt_list)]
+    if add_names and cost is not None and cost.name:
+        for w, g in zip(wrt_list, results):
+            if g is not None and w.name and g.name is None and g.owner is not None:
+                g.name = f"(d{cost.name}/d{w.name})"
     return _format_like(wrt, results)
 
 

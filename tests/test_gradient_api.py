@@ -216,3 +216,14 @@ def test_subgraph_grad_details_and_errors():
         theano.subgraph_grad([x], [y])
     with pytest.raises(LoopcTypeError, match="end must be a list"):
         theano.subgraph_grad([x], y, cost=T.sum(y))
+
+
+def test_grad_names_its_results_and_takes_theanos_keywords():
+    x, y = T.vector("x"), T.vector("y")
+    cost = T.sum(x * y)
+    cost.name = "cost"
+    gx, gy = T.grad(cost, [x, y])
+    assert (gx.name, gy.name) == ("(dcost/dx)", "(dcost/dy)")
+    assert T.grad(cost, x, add_names=False).name is None
+    with pytest.raises(theano.errors.UnsupportedError, match="null_gradients='return'"):
+        T.grad(cost, x, null_gradients="return")
