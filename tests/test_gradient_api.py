@@ -227,3 +227,18 @@ def test_grad_names_its_results_and_takes_theanos_keywords():
     assert T.grad(cost, x, add_names=False).name is None
     with pytest.raises(theano.errors.UnsupportedError, match="null_gradients='return'"):
         T.grad(cost, x, null_gradients="return")
+
+
+# -- the examples of Theano's "Derivatives in Theano" tutorial ------------------------------------------
+
+def test_tutorial_rop_lop_and_hessian_times_vector():
+    W, V, x = T.dmatrix("W"), T.dmatrix("V"), T.dvector("x")
+    f = theano.function([W, V, x], T.Rop(T.dot(x, W), W, V))
+    np.testing.assert_array_equal(f([[1, 1], [1, 1]], [[2, 2], [2, 2]], [0, 1]), [2.0, 2.0])
+    v = T.dvector("v")
+    f = theano.function([v, x], T.Lop(T.dot(x, W), W, v))
+    np.testing.assert_array_equal(f([2, 2], [0, 1]), [[0.0, 0.0], [2.0, 2.0]])
+    gy = T.grad(T.sum(x ** 2), x)
+    f = theano.function([x, v], [T.grad(T.sum(gy * v), x), T.Rop(gy, x, v)])
+    for got in f([4, 4], [2, 2]):
+        np.testing.assert_array_equal(got, [4.0, 4.0])
