@@ -18,8 +18,8 @@ import loopc.tensor as T
 from loopc.config import config
 from loopc.errors import ShapeError
 from loopc.loops import block, compile_loops, fold, fuse, hoist, inplace, reuse
-from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Store,
-                            Var, format_function, verify)
+from loopc.loops.ir import (Alloc, Check, Const, Function, Let, Load, Loop, LoopVerifyError, Op, ShapeOf, Slice, Store,
+                            Var, format_expr, format_function, verify)
 
 RNG = np.random.default_rng(0)
 
@@ -446,3 +446,10 @@ def test_the_node_types_print():
           check lt(i, 0) -> ShapeError('bad %d', i)
           return (y)
         """)
+
+
+@pytest.mark.parametrize("item,text", [(Slice(), ":"), (Slice(Const(1, "int64")), "1:"),
+                                       (Slice(None, Var("n")), ":n"), (Slice(None, None, Const(-1, "int64")), "::-1"),
+                                       (Slice(Var("a"), Var("b"), Const(2, "int64")), "a:b:2")])
+def test_the_text_form_spells_slices_as_python_does(item, text):
+    assert format_expr(Load("x", (item,))) == f"x[{text}]"

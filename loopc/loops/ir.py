@@ -338,7 +338,9 @@ def format_expr(e):
         return f"{_const_text(e.value)}:{DTYPE_SHORT.get(e.dtype, e.dtype)}"
     if isinstance(e, Slice):
         parts = ["" if p is None else format_expr(p) for p in (e.lo, e.hi, e.step)]
-        return ":".join(parts).rstrip(":") or ":"
+        if e.step is None:
+            parts.pop()
+        return ":".join(parts)
     if isinstance(e, Load):
         return f"{e.buf}[{', '.join(format_expr(i) for i in e.index)}]"
     if isinstance(e, Op):
