@@ -940,7 +940,7 @@ def along_axis(g):
     r32 = g.input(T.ivector("r32"), r32_v)
     k_v = np.int64(2)
     k = g.input(T.lscalar("k"), k_v)
-    # cumulative sums and products: every axis, the flattened input, small ints widening
+    # cumulative sums and products: every axis, the flattened input, ints keeping their dtype (Theano)
     for axis in (None, 0, 1, -1):
         g.case(f"cumsum_m_{axis}", T.cumsum(m, axis), np.cumsum(m_v, axis))
     for axis in (0, 1, 2):
@@ -948,8 +948,8 @@ def along_axis(g):
     g.case("cumprod_m_0", T.cumprod(m, axis=0), np.cumprod(m_v, axis=0))
     g.case("cumprod_m_None", T.cumprod(m), np.cumprod(m_v))
     g.case("cumprod_t_2", T.cumprod(t, axis=2), np.cumprod(t_v, axis=2))
-    g.case("cumsum_int32", T.cumsum(i, axis=0), np.cumsum(i_v, axis=0))
-    g.case("cumprod_int32", T.cumprod(i, axis=1), np.cumprod(i_v, axis=1))
+    g.case("cumsum_int32", T.cumsum(i, axis=0), np.cumsum(i_v, axis=0, dtype=np.int32))
+    g.case("cumprod_int32", T.cumprod(i, axis=1), np.cumprod(i_v, axis=1, dtype=np.int32))
     g.case("cumsum_bool", T.cumsum(b), np.cumsum(b_v))
     g.case("cumsum_float32", T.cumsum(f, axis=1), np.cumsum(f_v, axis=1))
     g.case("cumsum_specials", T.cumsum(sp), np.cumsum(sp_v))

@@ -430,7 +430,8 @@ class Concatenate(Op):
 @dataclass(frozen=True)
 class CumOp(Op):
     """`cumsum` or `cumprod` along `axis` (the frontend flattens for axis=None). The
-    result dtype is NumPy's accumulator (`sum_dtype`: small ints widen to 64 bits)."""
+    result keeps the input's dtype, as in Theano (an int32 sum wraps as NumPy's does
+    with dtype=int32); bool, which has no sums, gives int64."""
 
     kind: str  # "cumsum" or "cumprod"
     axis: int
@@ -442,7 +443,7 @@ class CumOp(Op):
     def make_node(self, x):
         if not 0 <= self.axis < x.ndim:
             raise LoopcValueError("%s: axis %d out of range for %s of ndim %d", self.kind, self.axis, x, x.ndim)
-        return Apply(self, [x], [TensorType(sum_dtype(x.dtype), x.broadcastable)])
+        return Apply(self, [x], [TensorType("int64" if x.dtype == "bool" else x.dtype, x.broadcastable)])
 
     def perform(self, node, inputs):
         fn = np.cumsum if self.kind == "cumsum" else np.cumprod
