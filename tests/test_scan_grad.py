@@ -214,6 +214,15 @@ def _batched_case(name, steps):
     return Case(name, [("X", rand(3, 2, 3)), ("W", rand(3, 3)), ("H0", rand(2, 3))], build, [(n, steps)])
 
 
+def unread_tap(h0, X):
+    # taps -2 and -1, the body reads only -1 (found by the differential generator: the
+    # window's row for the unread tap had no gradient, and building it failed)
+    h, _ = theano.scan(lambda x, early, late: T.tanh(late * x), sequences=[X],
+                       outputs_info=dict(initial=h0, taps=[-2, -1]))
+    return h
+
+
+CASES["unread_tap"] = Case("unread_tap", [("h0", rand(2, 2)), ("X", rand(3, 2))], unread_tap)
 CASES["batched"] = _batched_case("batched", 3)
 CASES["batched_zero_steps"] = _batched_case("batched_zero_steps", 0)
 CASES["n_steps"] = _n_steps_case()
