@@ -1594,11 +1594,12 @@ class GradCase(Case):
 
 
 @st.composite
-def grad_cases(draw, max_steps=5):
+def grad_cases(draw, max_steps=5, scan=None):
     """A float64 graph of differentiable ops (`GradBuilder`), often with a scan, reduced
     to the scalar cost sum_k sum(w_k * output_k) (w_k constants, a weight of 0.5 to 1.5 an element;
     sum(sin(1.3 * o + 0.7)) for an output whose length only the run decides), and a
-    non-empty wrt drawn among its float inputs and shared variables."""
+    non-empty wrt drawn among its float inputs and shared variables. scan=True: always
+    around a scan (otherwise four cases in five)."""
     root = Root(draw)
     # lengths of 0 only where an axis draws its own (zero steps, empty slices): a gradient
     # of nothing checks little
@@ -1609,7 +1610,7 @@ def grad_cases(draw, max_steps=5):
     for _ in range(draw(st.integers(0, 2))):
         b.new_shared()
     b.grow(draw(st.integers(0, 2)))
-    scanned = b.scan() if draw(st.integers(0, 4)) else None
+    scanned = b.scan() if scan or draw(st.integers(0, 4)) else None
     b.grow(draw(st.integers(1, max_steps)))
     candidates = [e for e in b.pool if e.shape is not None and e.dtype == "float64"]
     outputs = [candidates[-1]] + [draw(st.sampled_from(candidates)) for _ in range(draw(st.integers(0, 2)))]

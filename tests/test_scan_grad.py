@@ -223,6 +223,20 @@ def unread_tap(h0, X):
 
 
 CASES["unread_tap"] = Case("unread_tap", [("h0", rand(2, 2)), ("X", rand(3, 2))], unread_tap)
+
+
+def _integer_factor_case():
+    # dot(k_t, W) with an integer row k_t: W's per-step term is an outer product with an
+    # integer factor, which was stacked as a gradient (found by the differential generator)
+    K = T.lmatrix("K")
+
+    def build(W):
+        h, _ = theano.scan(lambda k: T.tanh(T.dot(k, W)), sequences=[K])
+        return h
+    return Case("integer_factor", [("W", rand(2, 3))], build, [(K, np.array([[1, 0], [2, -1], [0, 3]]))])
+
+
+CASES["integer_factor"] = _integer_factor_case()
 CASES["batched"] = _batched_case("batched", 3)
 CASES["batched_zero_steps"] = _batched_case("batched_zero_steps", 0)
 CASES["n_steps"] = _n_steps_case()
