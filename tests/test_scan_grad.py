@@ -405,7 +405,7 @@ def test_save_memory_keeps_the_rows_the_gradient_reads():
 
 # -- second order: the Hessian of a small scan, and grad inside scan ------------------------------
 
-@pytest.mark.parametrize("mode", ["REFERENCE", "PY"])
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY", "NUMBA"])
 def test_hessian_of_a_scan(mode):
     w, x = T.vector("w"), T.vector("x")
     h, _ = theano.scan(lambda xt, h: T.tanh(h * w + xt), sequences=[x], outputs_info=[T.zeros((2,)) + 0.3])
