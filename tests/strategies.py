@@ -31,6 +31,9 @@ do not agree (a run-time length 1 on an axis not flagged broadcastable among
 them), indices out of bounds, reductions without identity over empty axes,
 sizes a reshape or alloc cannot take, scan states and outputs that change shape,
 too few initial rows or sequence rows, repeat counts of the wrong length or negative.
+`grad_cases()` draws a float64 graph of differentiable ops (`GradBuilder`, scans
+with all of the above but shared updates) reduced to a scalar cost, and the
+variables to differentiate it with respect to.
 
 Exactness: each value records whether every mode must produce it bit for bit.
 Transcendental functions (libm versus NumPy's SIMD loops), float sums, products
@@ -177,6 +180,8 @@ def src(value):
     """Python source of a NumPy value."""
     a = np.asarray(value)
     body = repr(a.tolist()).replace("nan", "float('nan')").replace("inf", "float('inf')")
+    if a.size == 0 and a.ndim > 1:  # [] or [[], []] lose the lengths after the first 0
+        return f"np.zeros({a.shape!r}, dtype='{a.dtype.name}')"
     return f"np.array({body}, dtype='{a.dtype.name}')"
 
 

@@ -22,6 +22,13 @@ calls fail alike in every mode.
 - A faulty call raises the same loopc error class in every mode (the one the
   fault calls for), and leaves every shared variable (random states too) as it was.
 
+- Gradients (issue 14): `grad_cases()` graphs reduced to a scalar cost; the
+  function returning the cost and its gradients must agree across modes as above,
+  and the oracle's gradients must match central differences of the oracle's cost
+  along random directions (eps 1e-6; a point where the difference quotients over
+  eps and 2 eps disagree, a branch or an until condition flipping, is not checked).
+  A failure names the input, the index and both values.
+
 When an optimized mode disagrees, the message names the first pass after which
 the reference evaluator's results change (`first_bad_stage`), or the backend.
 
