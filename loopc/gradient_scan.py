@@ -169,16 +169,21 @@ def _add_leaves(term):
 def _outer_factors(term):
     """(a, b) when `term` is dot(a.T, b) for per-step matrices a, b, or the outer
     product dot(a[:, None], b[None, :]) of vectors: its sum over the steps is then
-    one matrix product of the stacked factors. None otherwise."""
+    one matrix product of the stacked factors. None otherwise, and for an integer factor
+    (dot of an integer value and W): its stack would be typed as a gradient, which an
+    integer has none of, so the term is summed as it is."""
     node = term.owner
     if node is None or not isinstance(node.op, Dot) or term.ndim != 2:
         return None
     p, q = node.inputs
+    pair = None
     if _dimshuffled(p, (0, "x")) and _dimshuffled(q, ("x", 0)):
-        return p.owner.inputs[0], q.owner.inputs[0]
-    if _dimshuffled(p, (1, 0)):
-        return p.owner.inputs[0], q
-    return None
+        pair = p.owner.inputs[0], q.owner.inputs[0]
+    elif _dimshuffled(p, (1, 0)):
+        pair = p.owner.inputs[0], q
+    if pair is None or any(is_discrete(f.dtype) for f in pair):
+        return None
+    return pair
 
 
 def _dimshuffled(x, order):
@@ -403,7 +408,8 @@ class _Transpose:
     def _new_window(self, j, tap_grads):
         """The window one step earlier: rows shift by one, the taps' gradients land on their rows."""
         window, rows = self.windows[j], self.op.state_rows(j)
-        by_row = {rows + k: g for k, g in zip(self.op.state_taps[j], tap_grads)}
+        # a tap the body does not read (or reads only through integers) has no gradient
+        by_row = {rows + k: g for k, g in zip(self.op.state_taps[j], tap_grads) if g is not None}
         if rows == 1:
             g = by_row.get(0)
             return _exact(g, window) if g is not None else _zeros_like(window)

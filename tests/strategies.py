@@ -31,6 +31,9 @@ do not agree (a run-time length 1 on an axis not flagged broadcastable among
 them), indices out of bounds, reductions without identity over empty axes,
 sizes a reshape or alloc cannot take, scan states and outputs that change shape,
 too few initial rows or sequence rows, repeat counts of the wrong length or negative.
+`grad_cases()` draws a float64 graph of differentiable ops (`GradBuilder`, scans
+with all of the above but shared updates) reduced to a scalar cost, and the
+variables to differentiate it with respect to.
 
 Exactness: each value records whether every mode must produce it bit for bit.
 Transcendental functions (libm versus NumPy's SIMD loops), float sums, products
@@ -54,7 +57,7 @@ from hypothesis.extra import numpy as hnp
 import loopc
 import loopc.tensor as T
 from loopc.errors import LoopcIndexError, LoopcTypeError, LoopcValueError, ScanError, ShapeError
-from loopc.ir.graph import toposort
+from loopc.ir.graph import ancestors, toposort
 from loopc.ir.ops import RandomOp
 from loopc.tensor.shared_randomstreams import RandomStreams
 
@@ -177,6 +180,8 @@ def src(value):
     """Python source of a NumPy value."""
     a = np.asarray(value)
     body = repr(a.tolist()).replace("nan", "float('nan')").replace("inf", "float('inf')")
+    if a.size == 0 and a.ndim > 1:  # [] or [[], []] lose the lengths after the first 0
+        return f"np.zeros({a.shape!r}, dtype='{a.dtype.name}')"
     return f"np.array({body}, dtype='{a.dtype.name}')"
 
 
@@ -261,6 +266,9 @@ class Root:
 
 class Builder:
     """Grows a pool of Exprs in one scope (the function, or one scan body)."""
+
+    dtypes = DTYPES  # of new scan states' initial rows
+    update_ops = ("add", "sub", "mul", "maximum", "minimum")  # how a numeric state's new value is made
 
     def __init__(self, root, pool=(), depth=0):
         self.root, self.draw, self.depth = root, root.draw, depth
@@ -891,7 +899,7 @@ class Builder:
         if current.dtype == "bool":
             ops = ["and_", "or_", "xor"]
         else:
-            ops = ["add", "sub", "mul", "maximum", "minimum"]
+            ops = list(self.update_ops)
         op = d(st.sampled_from(ops))
 
         def fits(e):
@@ -1066,7 +1074,7 @@ class ScanBuilder:
             if init is None:
                 shape, flags = p.draw_shape(d(st.sampled_from([1, 0, 2])))
                 length = rows + d(st.integers(0, 1))
-                init = self.initial_block(d(st.sampled_from(DTYPES)), (length,) + shape,
+                init = self.initial_block(d(st.sampled_from(p.dtypes)), (length,) + shape,
                                           (length == 1 and self.coin(0.3),) + flags)
             dtype, row, flags, exact = init.dtype, init.shape[1:], init.bcast[1:], init.exact
             how = "dict"
@@ -1184,7 +1192,7 @@ class ScanBuilder:
     # -- the body -----------------------------------------------------------------------
     def fn(self, *args):
         p, d = self.parent, self.draw
-        child = Builder(self.root, [e for e in p.pool if e.shape is not None and self.capturable(e)], p.depth + 1)
+        child = type(p)(self.root, [e for e in p.pool if e.shape is not None and self.capturable(e)], p.depth + 1)
         for k, e in enumerate(child.pool):
             if any(e.var is t.var for t in self.update_targets) and e.dtype not in DISCRETE:
                 # its value changes from step to step: as exact as its update, which is not known yet
@@ -1335,6 +1343,320 @@ def scan_cases(draw):
     b.scan()
     b.grow(draw(st.integers(0, 2)))
     return _finish(root, b)
+
+
+# -- gradient cases -----------------------------------------------------------------------
+
+# Smooth on the whole line (the ones that grow fast are left to the cost bound of the checks).
+SMOOTH_UNARY = ("neg", "sqr", "exp", "expm1", "tanh", "sin", "cos", "arctan", "sinh", "cosh", "sigmoid",
+                "softplus", "arcsinh", "erf")
+# Ops with a domain edge or a singularity, applied where they are smooth:
+# name -> (recipe template, build from x and y); the operands are any reals.
+SAFE_DOMAIN = {
+    "log": ("T.log(1 + T.sqr({x}))", lambda x, y: T.log(1 + T.sqr(x))),
+    "log1p": ("T.log1p(T.sqr({x}))", lambda x, y: T.log1p(T.sqr(x))),
+    "log2": ("T.log2(2 + T.sin({x}))", lambda x, y: T.log2(2 + T.sin(x))),
+    "log10": ("T.log10(1.5 + T.tanh({x}))", lambda x, y: T.log10(1.5 + T.tanh(x))),
+    "sqrt": ("T.sqrt(1 + T.sqr({x}))", lambda x, y: T.sqrt(1 + T.sqr(x))),
+    "inv": ("T.inv(2 + T.cos({x}))", lambda x, y: T.inv(2 + T.cos(x))),
+    "true_div": ("({x} / (1.5 + T.sin({y})))", lambda x, y: x / (1.5 + T.sin(y))),
+    "pow": ("((1.5 + T.tanh({x})) ** {y})", lambda x, y: (1.5 + T.tanh(x)) ** y),
+    "pow_int": ("({x} ** 3)", lambda x, y: x ** 3),
+    "arcsin": ("T.arcsin(0.9 * T.tanh({x}))", lambda x, y: T.arcsin(0.9 * T.tanh(x))),
+    "arccos": ("T.arccos(0.9 * T.tanh({x}))", lambda x, y: T.arccos(0.9 * T.tanh(x))),
+    "arctanh": ("T.arctanh(0.9 * T.tanh({x}))", lambda x, y: T.arctanh(0.9 * T.tanh(x))),
+    "arccosh": ("T.arccosh(1.5 + T.sqr({x}))", lambda x, y: T.arccosh(1.5 + T.sqr(x))),
+    "tan": ("T.tan(T.tanh({x}))", lambda x, y: T.tan(T.tanh(x))),
+    "exp2": ("T.exp2(T.tanh({x}))", lambda x, y: T.exp2(T.tanh(x))),
+    "arctan2": ("T.arctan2({x}, 1 + T.sqr({y}))", lambda x, y: T.arctan2(x, 1 + T.sqr(y))),
+    "cumprod": ("T.cumprod(1.5 + T.tanh({x}), axis={axis})", None),
+}
+GRAD_SCALARS = (2, -1, 0.5, -1.5, 3, 1.0)
+
+
+def grad_elements():
+    return st.one_of(st.sampled_from([0.7, -1.2, 0.3, 1.5, 0.0, -0.5, 1.0]), st.floats(-2, 2))
+
+
+class GradBuilder(Builder):
+    """Grows a float64 graph of differentiable ops, for gradient checks (`grad_cases`).
+
+    Left out, because their gradient is not the derivative where Hypothesis likes to
+    put values: maximum, minimum and max/min reductions (Theano gives every tied
+    element the whole gradient: max(x, x) has gradient 2), sort (ties), clip, mod and
+    rounding (kinks and jumps), switch on a computed condition (relu at 0: Theano takes
+    one side, central differences the mean). A switch takes a bool input or constant
+    as condition; until takes the generator's float conditions, whose flips the
+    checks notice (central differences that change with the step).
+    Domain edges are kept away: log(1 + x**2), x / (1.5 + sin(y)), ... (`SAFE_DOMAIN`);
+    cumprod's rule divides by x, so it gets 1.5 + tanh(x).
+    Integer values still appear (indices, shapes, int states, draws): they carry no gradient."""
+
+    dtypes = ("float64",)
+    update_ops = ("add", "sub", "mul")
+
+    def grow(self, steps):
+        actions = [self.smooth_unary, self.smooth_binary, self.smooth_binary, self.safe_domain, self.switch_on_mask,
+                   self.smooth_reduce, self.dot, self.tensor_product, self.index, self.take, self.advanced_index,
+                   self.reshape_op, self.concatenate, self.new_input, self.region_update, self.along_axis_smooth,
+                   self.random]
+        for _ in range(steps):
+            action = self.draw(st.sampled_from(actions + [self.scan] * (2 if self.depth < 2 else 0)))
+            if action() is None:
+                self.smooth_unary() or self.smooth_binary()
+
+    def new_input(self, dtype=None, shape=None, flags=None, value=None):
+        """An input; float64 with values in [-2, 2] unless its value is given (indices, masks)."""
+        if value is not None:
+            return super().new_input(dtype, shape, flags, value)
+        if shape is None:
+            shape, flags = self.draw_shape(self.draw(st.sampled_from([1, 2, 0, 3])))
+        value = self.draw(hnp.arrays("float64", shape, elements=grad_elements()))
+        return super().new_input("float64", tuple(shape), flags, value)
+
+    def new_shared(self, like=None):
+        """A float64 shared variable the cost may be differentiated with respect to (no update)."""
+        shape, _ = self.draw_shape(self.draw(st.sampled_from([1, 0, 2])))
+        value = np.asarray(self.draw(hnp.arrays("float64", shape, elements=grad_elements())))
+        name = self.root.fresh("s")
+        sv = loopc.shared(value, name=name)
+        self.root.input_lines.append(f"{name} = loopc.shared({src(value)}, name={name!r})")
+        e = Expr(sv, tuple(shape), name, True)
+        self.root.shared.append((sv, value, e))
+        self.root.claimed.add(name)  # a scan updating it at each step would have no gradient
+        self.pool.append(e)
+        return e
+
+    def real(self, where=lambda e: True):
+        """A float64 operand of the pool."""
+        return self.operand(where=lambda e: e.dtype == "float64" and where(e))
+
+    def smooth_unary(self):
+        x = self.real()
+        if x is None:
+            return None
+        name = self.draw(st.sampled_from(SMOOTH_UNARY))
+        if name == "neg" and self.coin():
+            return self.add(-x.var, x.shape, False, f"-{x.name}")
+        return self.add(getattr(T, name)(x.var), x.shape, False, f"T.{name}({x.name})")
+
+    def smooth_binary(self):
+        d = self.draw
+        a = self.real()
+        if a is None:
+            return None
+        how = d(st.floats(0, 1))
+        if how < 0.25:
+            b = d(st.sampled_from(GRAD_SCALARS))
+        elif how < 0.4:
+            shape = d(st.sampled_from([(), (1,) * a.ndim, a.shape]))
+            value = np.asarray(d(hnp.arrays("float64", shape, elements=grad_elements())))
+            b = self.add(T.constant(value), shape, True, f"T.constant({src(value)})")
+        else:
+            b = self.real(lambda e: broadcast(a, e) is not None)
+        if b is None:
+            return None
+        if self.coin(0.4):
+            a, b = b, a
+        op = d(st.sampled_from(["add", "sub", "mul"]))
+        fname, symbol, _, _ = BINARY[op]
+        shape, _ = broadcast(a, b)
+        if self.coin():
+            return self.add(BINARY_SYNTAX[symbol](var(a), var(b)), shape, False, f"({code(a)} {symbol} {code(b)})")
+        return self.add(getattr(T, fname)(var(a), var(b)), shape, False, f"T.{fname}({code(a)}, {code(b)})")
+
+    def safe_domain(self):
+        d = self.draw
+        name = d(st.sampled_from(sorted(SAFE_DOMAIN)))
+        x = self.real()
+        if x is None:
+            return None
+        text, build = SAFE_DOMAIN[name]
+        if name == "cumprod":
+            axis = None if x.ndim == 0 or self.coin(0.3) else d(st.integers(-x.ndim, x.ndim - 1))
+            shape = (math.prod(x.shape),) if axis is None else x.shape
+            return self.add(T.cumprod(1.5 + T.tanh(x.var), axis=axis), shape, False,
+                            text.format(x=x.name, axis=axis))
+        y = self.real(lambda e: broadcast(x, e) is not None) or x
+        shape = broadcast(x, y)[0] if "{y}" in text else x.shape
+        return self.add(build(x.var, y.var), shape, False, text.format(x=x.name, y=y.name))
+
+    def switch_on_mask(self):
+        """switch(c, a, b) with c a bool input or constant: smooth in a and b."""
+        d = self.draw
+        a = self.real()
+        if a is None:
+            return None
+        b = self.real(lambda e: broadcast(a, e) is not None)
+        b = b if b is not None and self.coin(0.7) else d(st.sampled_from(GRAD_SCALARS))
+        shape = d(st.sampled_from([(), (1,) * a.ndim, a.shape]))
+        mask = np.asarray(d(hnp.arrays("bool", shape)))
+        if self.coin():
+            c, text = T.constant(mask), f"T.constant({src(mask)})"
+        else:
+            e = self.new_input("bool", shape, tuple(n == 1 for n in shape), mask)
+            c, text = e.var, e.name
+        if broadcast(Expr(c, shape, ""), a, b) is None:
+            return None
+        out_shape, _ = broadcast(Expr(c, shape, ""), a, b)
+        a, b = (a, b) if self.coin() else (b, a)
+        return self.add(T.switch(c, var(a), var(b)), out_shape, False, f"T.switch({text}, {code(a)}, {code(b)})")
+
+    def smooth_reduce(self):
+        d = self.draw
+        x = self.real()
+        if x is None:
+            return None
+        kind = d(st.sampled_from(["sum", "sum", "mean", "prod"]))
+        axis = self.draw_axis(x)
+        axes = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+        axes = sorted({a % x.ndim for a in axes}) if x.ndim else []
+        if kind == "mean" and any(x.shape[a] == 0 for a in axes):
+            kind = "sum"  # the mean of nothing is NaN
+        keepdims = self.coin(0.3)
+        shape = [1 if a in axes else n for a, n in enumerate(x.shape)] if keepdims else \
+            [n for a, n in enumerate(x.shape) if a not in axes]
+        return self.add(getattr(T, kind)(x.var, axis=axis, keepdims=keepdims), shape, False,
+                        f"T.{kind}({x.name}, axis={axis!r}, keepdims={keepdims})")
+
+    def reshape_op(self):
+        """.T, a dimshuffle adding an axis, flatten, or a reshape to (k, -1) / (-1, k)."""
+        d = self.draw
+        x = self.real()
+        if x is None:
+            return None
+        how = d(st.sampled_from(["T", "pad", "flatten", "reshape"]))
+        if how in ("T", "pad", "flatten"):
+            order = list(range(x.ndim))
+            if how == "T":
+                return self.add(x.var.T, x.shape[::-1], False, f"{x.name}.T")
+            if how == "flatten":
+                return self.add(T.flatten(x.var), (math.prod(x.shape),), False, f"T.flatten({x.name})")
+            pos = d(st.integers(0, x.ndim))
+            order.insert(pos, "x")
+            shape = list(x.shape)
+            shape.insert(pos, 1)
+            return self.add(x.var.dimshuffle(*order), shape, False, f"{x.name}.dimshuffle{tuple(order)!r}")
+        size = math.prod(x.shape)
+        k = d(st.sampled_from([k for k in (1, 2, 3) if size % k == 0] if size else [1, 2]))
+        shape = d(st.sampled_from([(k, -1), (-1, k)]))
+        concrete = tuple(size // k if n == -1 else n for n in shape)
+        return self.add(T.reshape(x.var, shape), concrete, False, f"T.reshape({x.name}, {shape!r})")
+
+    def region_update(self):
+        """set_subtensor over a basic index, inc_subtensor over any (a set over an integer
+        array with repeated entries keeps one write, whose gradient Theano gives to all)."""
+        d = self.draw
+        region = d(st.sampled_from([self.index, self.index, self.take, self.advanced_index]))()
+        if region is None or region.var.owner is None or region.dtype != "float64":
+            return None
+        owner = region.var.owner
+        if type(owner.op).__name__ == "DimShuffle":
+            return None
+        base = next((e for e in self.pool if e.var is owner.inputs[0]), None)
+        if base is None:
+            return None
+        basic = type(owner.op).__name__ == "Subtensor"
+
+        def fits(e):
+            got = broadcast(region, e)
+            return e.dtype == "float64" and e.ndim <= region.ndim and got is not None and got[0] == region.shape
+        y = self.real(fits)
+        if y is None:
+            y = self.new_input("float64", region.shape[d(st.integers(0, region.ndim)):])
+        how = d(st.sampled_from(["set_subtensor", "inc_subtensor"])) if basic else "inc_subtensor"
+        out = getattr(T, how)(region.var, y.var)
+        return self.add(out, base.shape, False, f"T.{how}({region.name}, {y.name})")
+
+    def along_axis_smooth(self):
+        """cumsum or repeat (one count), along an axis or flattened."""
+        d = self.draw
+        x = self.real()
+        if x is None:
+            return None
+        axis = None if x.ndim == 0 or self.coin(0.3) else d(st.integers(-x.ndim, x.ndim - 1))
+        shape = [math.prod(x.shape)] if axis is None else list(x.shape)
+        if self.coin():
+            return self.add(T.cumsum(x.var, axis=axis), shape, False, f"T.cumsum({x.name}, axis={axis!r})")
+        count = d(st.integers(0, 2))
+        shape[0 if axis is None else axis % x.ndim] *= count
+        return self.add(T.repeat(x.var, count, axis=axis), shape, False, f"T.repeat({x.name}, {count}, axis={axis!r})")
+
+
+class GradCase(Case):
+    """A generated graph reduced to a scalar `cost`, and the variables `wrt` (float inputs
+    and shared variables) its gradient is taken with respect to; `wrt_names` name them."""
+
+    def __init__(self, *args, cost=None, wrt=(), wrt_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cost, self.wrt, self.wrt_names = cost, list(wrt), list(wrt_names)
+
+    def point(self):
+        """The values of wrt (the inputs' values, the shared variables' initial ones)."""
+        given = {id(v): value for v, value in zip(self.inputs, self.values)}
+        given.update({id(sv): value for sv, value in self.shared})
+        return [np.array(given[id(w)], dtype="float64") for w in self.wrt]
+
+
+@st.composite
+def grad_cases(draw, max_steps=5, scan=None):
+    """A float64 graph of differentiable ops (`GradBuilder`), often with a scan, reduced
+    to the scalar cost sum_k sum(w_k * output_k) (w_k constants, a weight of 0.5 to 1.5 an element;
+    sum(sin(1.3 * o + 0.7)) for an output whose length only the run decides), and a
+    non-empty wrt drawn among its float inputs and shared variables. scan=True: always
+    around a scan (otherwise four cases in five)."""
+    root = Root(draw)
+    # lengths of 0 only where an axis draws its own (zero steps, empty slices): a gradient
+    # of nothing checks little
+    root.dims = draw(st.tuples(*[st.sampled_from([2, 3, 1]) for _ in range(3)]))
+    b = GradBuilder(root)
+    for _ in range(draw(st.integers(1, 3))):
+        b.new_input()
+    for _ in range(draw(st.integers(0, 2))):
+        b.new_shared()
+    b.grow(draw(st.integers(0, 2)))
+    scanned = b.scan() if scan or draw(st.integers(0, 4)) else None
+    b.grow(draw(st.integers(1, max_steps)))
+    candidates = [e for e in b.pool if e.shape is not None and e.dtype == "float64"]
+    outputs = [candidates[-1]] + [draw(st.sampled_from(candidates)) for _ in range(draw(st.integers(0, 2)))]
+    if scanned is not None and scanned.shape is not None and scanned.dtype == "float64" and draw(st.booleans()):
+        outputs.append(scanned)  # a scan's result read directly, not only through what follows
+    terms, lines = [], []
+    for k, e in enumerate(outputs):
+        # weights in [0.5, 1.5], a different one for each element, signs alternating by output
+        w = (-1) ** k * (1 + 0.5 * np.sin(1.7 * np.arange(math.prod(e.shape)) + k)).reshape(e.shape)
+        terms.append(T.sum(T.constant(w) * e.var))
+        lines.append(f"T.sum(T.constant({src(w)}) * {e.name})")
+    for e in root.extra_outputs:
+        if e.dtype == "float64":
+            terms.append(T.sum(T.sin(1.3 * e.var + 0.7)))
+            lines.append(f"T.sum(T.sin(1.3 * {e.name} + 0.7))")
+    cost = terms[0]
+    for t in terms[1:]:
+        cost = cost + t
+    free = [(v, name) for v, name in zip(root.inputs, root.input_names) if v.dtype == "float64"]
+    free += [(sv, e.name) for sv, _, e in root.shared]
+    # the first one, when the cost reads any: a gradient the cost does not reach is zeros
+    read = ancestors([cost])
+    free.sort(key=lambda pair: pair[0] not in read)
+    chosen = [0] + draw(st.lists(st.sampled_from(range(1, len(free))), max_size=len(free) - 1, unique=True)) \
+        if len(free) > 1 else [0]
+    wrt = [free[k][0] for k in chosen]
+    names = [free[k][1] for k in chosen]
+    text = ["import numpy as np", "import loopc", "import loopc.tensor as T",
+            "from loopc.tensor.shared_randomstreams import RandomStreams", ""]
+    text += root.input_lines + [""] + b.lines
+    text.append("cost = " + " + ".join(lines))
+    text.append(f"g = loopc.grad(cost, [{', '.join(names)}], disconnected_inputs='ignore')")
+    text.append(f"f = loopc.function([{', '.join(root.input_names)}], [cost] + g, on_unused_input='ignore')")
+    text.append(f"print(f({', '.join(name + '_value' for name in root.input_names)}))")
+    layouts = [draw(st.sampled_from(LAYOUTS)) for _ in root.values]
+    if any(how != "C" for how in layouts):
+        text.append(f"# input layouts (see relayout): {layouts}")
+    rngs = [(rng, copy.deepcopy(rng.get_value())) for rs in root.streams for rng, _ in rs.state_updates]
+    return GradCase(list(root.inputs), list(root.values), [Expr(cost, (), "cost", False)], [],
+                    [(sv, value) for sv, value, _ in root.shared], "\n" + "\n".join(text), layouts=layouts,
+                    rngs=rngs, cost=cost, wrt=wrt, wrt_names=names)
 
 
 # -- failing cases ------------------------------------------------------------------------

@@ -22,6 +22,13 @@ calls fail alike in every mode.
 - A faulty call raises the same loopc error class in every mode (the one the
   fault calls for), and leaves every shared variable (random states too) as it was.
 
+- Gradients (issue 14): `grad_cases()` graphs reduced to a scalar cost; the
+  function returning the cost and its gradients must agree across modes as above,
+  and the oracle's gradients must match central differences of the oracle's cost
+  along random directions (eps 1e-6; a point where the difference quotients over
+  eps and 2 eps disagree, a branch or an until condition flipping, is not checked).
+  A failure names the input, the index and both values.
+
 When an optimized mode disagrees, the message names the first pass after which
 the reference evaluator's results change (`first_bad_stage`), or the backend.
 
@@ -35,18 +42,20 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import loopc
 from loopc.errors import LoopcError
 from loopc.reference import evaluate
-from strategies import FAULTS, cases, failing_cases, indexing_cases, scan_cases
+from strategies import FAULTS, Expr, cases, failing_cases, grad_cases, indexing_cases, scan_cases
 
 PROFILE = os.environ.get("LOOPC_HYPOTHESIS_PROFILE", "ci")
 EXAMPLES = {
-    "ci": {"agree": 300, "agree_numba": 100, "fail": 360, "fail_numba": 54},
-    "long": {"agree": 5000, "agree_numba": 1000, "fail": 3600, "fail_numba": 540},
+    "ci": {"agree": 300, "agree_numba": 100, "fail": 360, "fail_numba": 54,
+           "grad": 40, "grad_fd": 60, "grad_numba": 4},
+    "long": {"agree": 5000, "agree_numba": 1000, "fail": 3600, "fail_numba": 540,
+             "grad": 1000, "grad_fd": 2000, "grad_numba": 100},
 }[PROFILE if PROFILE in ("ci", "long") else "ci"]
 
 TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (1e-4, 1e-6)}  # (rtol, atol) of inexact floats
@@ -281,3 +290,109 @@ def run_failing(fault, examples, modes):
     def check(case):
         check_failing(case, modes)
     check()
+
+
+# -- gradients (issue 14) ----------------------------------------------------------------------
+# grad_cases() draws a float64 graph of differentiable ops (scans too) reduced to a scalar
+# cost, and wrt among its float inputs and shared variables. The function under test returns
+# the cost and its gradients: it must agree across modes as any case does (`check_case`), and
+# its gradients must be the derivatives of the oracle's cost (central differences).
+
+FD_EPS = 1e-6
+FD_RTOL, FD_ATOL = 1e-5, 1e-7  # atol is relative to 1 + |cost| (rounding in the cost, over 2 * eps)
+
+
+def with_grads(case):
+    """The case with the gradients of its cost as outputs after the cost."""
+    grads = loopc.grad(case.cost, case.wrt, disconnected_inputs="ignore")
+    shapes = [p.shape for p in case.point()]
+    case.outputs = [case.outputs[0]] + [Expr(g, shape, f"d cost / d {name}", False)
+                                        for g, shape, name in zip(grads, shapes, case.wrt_names)]
+    return case
+
+
+def _input_index(case, w):
+    return next(k for k, v in enumerate(case.inputs) if v is w)
+
+
+def cost_at(case, f_cost, point):
+    """The cost with wrt moved to `point` (shared variables set, inputs replaced)."""
+    case.reset_shared()
+    args = case.arguments()
+    shared = {id(sv) for sv, _ in case.shared}
+    for w, value in zip(case.wrt, point):
+        if id(w) in shared:
+            w.set_value(value)
+        else:
+            args[_input_index(case, w)] = value
+    try:
+        return float(f_cost(*args)[0])
+    finally:
+        case.reset_shared()
+
+
+def check_central_differences(case, analytic):
+    """The gradients against central differences of the oracle's cost, along two random
+    directions (the cost's change over +-eps and +-2 eps must agree first: where a branch,
+    an until condition or rounding makes them differ, the point is not one to check)."""
+    with optimizer(False):
+        f_cost = loopc.function(case.inputs, [case.cost], mode=ORACLE[0], on_unused_input="ignore")
+    point = case.point()
+    cost = cost_at(case, f_cost, point)
+    assume(np.isfinite(cost) and abs(cost) < 1e6)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        v = [rng.standard_normal(p.shape) for p in point]
+
+        def slope(h):
+            up = cost_at(case, f_cost, [p + h * d for p, d in zip(point, v)])
+            down = cost_at(case, f_cost, [p - h * d for p, d in zip(point, v)])
+            return (up - down) / (2 * h)
+        want = sum(float(np.sum(g * d)) for g, d in zip(analytic, v))
+        scale = sum(float(np.sum(np.abs(g * d))) for g, d in zip(analytic, v))
+        d1, d2 = slope(FD_EPS), slope(2 * FD_EPS)
+        tol = FD_RTOL * max(scale, abs(d1)) + FD_ATOL * (1 + abs(cost))
+        assume(abs(d1 - d2) <= tol)
+        if not abs(d1 - want) <= tol:
+            raise AssertionError(_worst_element(case, f_cost, point, analytic, cost) +
+                                 f"\n(along a random direction: {want!r} analytically, {d1!r} numerically)")
+
+
+def _worst_element(case, f_cost, point, analytic, cost):
+    """Names the input and the index where the gradient is farthest from its central difference."""
+    worst = (-1.0, "no single element differs beyond the tolerance")
+    for k, (p, g) in enumerate(zip(point, analytic)):
+        for j in range(p.size):
+            moved = [q.copy() for q in point]
+            moved[k].flat[j] += FD_EPS
+            up = cost_at(case, f_cost, moved)
+            moved[k].flat[j] -= 2 * FD_EPS
+            numeric = (up - cost_at(case, f_cost, moved)) / (2 * FD_EPS)
+            a = float(np.asarray(g).flat[j])
+            err = abs(a - numeric) / (FD_RTOL * max(abs(a), abs(numeric)) + FD_ATOL * (1 + abs(cost)))
+            if not err <= worst[0]:
+                at = [int(i) for i in np.unravel_index(j, p.shape)]
+                worst = (err, f"d cost / d {case.wrt_names[k]}{at} is {a!r} analytically but {numeric!r} numerically")
+    return worst[1]
+
+
+@settings(max_examples=EXAMPLES["grad"])
+@given(grad_cases())
+def test_grad_modes_agree(case):
+    check_case(with_grads(case), MODES)
+
+
+@settings(max_examples=EXAMPLES["grad_fd"])
+@given(grad_cases())
+def test_grad_matches_central_differences(case):
+    case = with_grads(case)
+    f = compile_case(case, *ORACLE)
+    values = call(case, f)
+    check_central_differences(case, values[1:len(case.outputs)])
+
+
+# Numba compiles a gradient through a scan in 2-10 s: a few cases, each around a scan.
+@settings(max_examples=EXAMPLES["grad_numba"])
+@given(grad_cases(scan=True))
+def test_grad_modes_agree_numba(case):
+    check_case(with_grads(case), [("NUMBA", True)])

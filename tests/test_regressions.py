@@ -128,6 +128,17 @@ def test_zero_step_row_shapes_agree_across_modes(mode, optimizer):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_rows_of_an_nd_dot(mode, optimizer):
+    # An N-d dot in the body is a reshape of a matrix product to lengths partly passed in as
+    # non-sequences; the lowering did not count those as lengths, so no step gave rows of
+    # shape (0, 0, 0) where the reference gives (2, 0, 3) (found by the gradient cases).
+    x, y = T.dtensor3("x"), T.dtensor3("y")
+    out, _ = loopc.scan(lambda a: T.dot(a, y), sequences=[x], n_steps=0)
+    assert run(mode, [x, y], out, np.ones((6, 2, 1)), np.zeros((0, 1, 3))).shape == (0, 2, 0, 3)
+    assert run(mode, [x, y], out, np.ones((6, 2, 1)), np.zeros((2, 1, 3))).shape == (0, 2, 2, 3)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_zero_step_rows_of_a_shared_value_the_scan_updates(mode, optimizer):
     # The first step would read the shared value the call starts with: its rows have that
     # shape (every mode gave rows of length 0; the differential generator expects (0, 2)).

@@ -214,6 +214,29 @@ def _batched_case(name, steps):
     return Case(name, [("X", rand(3, 2, 3)), ("W", rand(3, 3)), ("H0", rand(2, 3))], build, [(n, steps)])
 
 
+def unread_tap(h0, X):
+    # taps -2 and -1, the body reads only -1 (found by the differential generator: the
+    # window's row for the unread tap had no gradient, and building it failed)
+    h, _ = theano.scan(lambda x, early, late: T.tanh(late * x), sequences=[X],
+                       outputs_info=dict(initial=h0, taps=[-2, -1]))
+    return h
+
+
+CASES["unread_tap"] = Case("unread_tap", [("h0", rand(2, 2)), ("X", rand(3, 2))], unread_tap)
+
+
+def _integer_factor_case():
+    # dot(k_t, W) with an integer row k_t: W's per-step term is an outer product with an
+    # integer factor, which was stacked as a gradient (found by the differential generator)
+    K = T.lmatrix("K")
+
+    def build(W):
+        h, _ = theano.scan(lambda k: T.tanh(T.dot(k, W)), sequences=[K])
+        return h
+    return Case("integer_factor", [("W", rand(2, 3))], build, [(K, np.array([[1, 0], [2, -1], [0, 3]]))])
+
+
+CASES["integer_factor"] = _integer_factor_case()
 CASES["batched"] = _batched_case("batched", 3)
 CASES["batched_zero_steps"] = _batched_case("batched_zero_steps", 0)
 CASES["n_steps"] = _n_steps_case()
@@ -397,7 +420,7 @@ def test_save_memory_keeps_the_rows_the_gradient_reads():
 
 # -- second order: the Hessian of a small scan, and grad inside scan ------------------------------
 
-@pytest.mark.parametrize("mode", ["REFERENCE", "PY"])
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY", "NUMBA"])
 def test_hessian_of_a_scan(mode):
     w, x = T.vector("w"), T.vector("x")
     h, _ = theano.scan(lambda xt, h: T.tanh(h * w + xt), sequences=[x], outputs_info=[T.zeros((2,)) + 0.3])

@@ -66,6 +66,7 @@ class Lowerer:
         self.consumed = set()  # values some node or graph output reads
         self.readers = {}  # value -> how many nodes and graph outputs read it
         self.scans = []  # (step loop variable, steps-done local, profile name or label) of each scan
+        self.counts = set()  # scan body inputs holding a length: a non-sequence that is one outside
 
     # -- names and values -------------------------------------------------------
     def name(self, var):
@@ -544,7 +545,7 @@ def lower_reshape(lw, node):
         lengths = [int(n) for n in shape_var.data]
         dims = tuple(Const(n, "int64") for n in lengths)
         bad = reshape_mismatch(size, lengths)
-    elif counts_vector(shape_var):
+    elif counts_vector(shape_var, lw.counts):
         dims = tuple(lw.value(v) for v in shape_var.owner.inputs)
         bad = op("neq", size, product(dims))
         lw.shapes[out] = dims
@@ -561,21 +562,25 @@ def lower_reshape(lw, node):
     lw.emit(Let(name, Call("reshape", (src,) + dims)))
 
 
-def counts_vector(shape_var):
+def counts_vector(shape_var, counts=()):
     """Whether the shape is a make_vector of lengths that cannot be negative (shapes and
-    their products, as the frontend's merged axes are): no -1 to work out at run time."""
+    their products, as the frontend's merged axes are, or `counts`): no -1 to work out at
+    run time."""
     owner = shape_var.owner
-    return owner is not None and owner.op.name == "make_vector" and all(map(is_count, owner.inputs))
+    return owner is not None and owner.op.name == "make_vector" and all(is_count(v, counts) for v in owner.inputs)
 
 
-def is_count(var):
+def is_count(var, counts=()):
+    if var in counts:
+        return True
     if isinstance(var, Constant):
         return var.ndim == 0 and is_int(var.dtype) and int(var.data) >= 0
     if var.owner is None:
         return False
     if var.owner.op.name == "shape_i":
         return True
-    return var.owner.op.name in ("mul", "cast") and is_int(var.dtype) and all(map(is_count, var.owner.inputs))
+    return var.owner.op.name in ("mul", "cast") and is_int(var.dtype) and all(is_count(v, counts)
+                                                                               for v in var.owner.inputs)
 
 
 def product(values):
@@ -1135,6 +1140,8 @@ class ScanLowering:
                 # a 0-d constant is a literal: it has no local until one is defined
                 lw.emit(Let(lw.name(outer_var), lw.value(outer_var)))
             lw.bind(var, lw.name(outer_var), tuple(lw.shape(outer_var, a) for a in range(outer_var.ndim)))
+            if is_count(outer_var, lw.counts):  # a length pushed out of the body (an N-d dot's reshape)
+                lw.counts.add(var)
         done, t = lw.fresh("n_done"), lw.fresh("t")
         lw.emit(Let(done, n))
         lw.scans.append((t, done, self.op.profile or self.op.label))
