@@ -170,7 +170,14 @@ def same_value_twice(X, h0):
     return h[0] * 3.0 + h[1]
 
 
+def unused_state_tap(h0, w):
+    # Theano's test_grad_multiple_taps_state: taps -4 and -1, the body reads only -1
+    h, _ = theano.scan(lambda far, prev: T.tanh(prev * w), n_steps=5, outputs_info=dict(initial=h0, taps=[-4, -1]))
+    return h
+
+
 CASES = {
+    "unused_state_tap": Case("unused_state_tap", [("h0", rand(4, 2)), ("w", rand(2))], unused_state_tap),
     "rnn": Case("rnn", [("X", rand(4, 3)), ("W", rand(3, 3)), ("h0", rand(3))], rnn),
     "rnn_last": Case("rnn_last", [("X", rand(4, 3)), ("W", rand(3, 3)), ("h0", rand(3))], rnn_last),
     "sequence_taps": Case("sequence_taps", [("X", rand(6, 2)), ("w", rand(2))], sequence_taps),
