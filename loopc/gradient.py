@@ -7,10 +7,17 @@ for the gradients of the node's inputs. The invariants:
 - a gradient has the ndim, broadcast pattern and dtype of the variable it
   belongs to: a rule's result is summed over the axes where that variable is
   broadcastable (keeping them) and cast to its dtype, in one place (`_fit`);
+  an integer variable's gradient stays a float (Theano: the gradient of the
+  real-valued extension, so `grad(sum(dot(X, W)), X)` is the same for an
+  integer and a float X, and d i / d i is 1.0);
 - gradients of a variable used several times are added up;
-- integer and bool values carry no gradient: a gradient reaching one becomes
-  the symbolic `ZERO` ("connected, but zero"), which flows on without building
-  any graph; a `wrt` whose gradient is `ZERO` gets float zeros, as in Theano;
+- an integer or bool *output* is locally constant: its gradient becomes the
+  symbolic `ZERO` ("connected, but zero") before its op's rule is asked, and
+  ZERO flows on without building any graph; a `wrt` whose gradient is `ZERO`
+  gets float zeros, as in Theano;
+- as in Theano, the seed is ones like the cost and zeros for a `wrt` are zeros
+  like it, both referring to that variable (`_fill`), so that a function of a
+  gradient takes the same inputs as Theano's;
 - a rule returns `None` for an input the output does not depend on
   differentiably (indices, shapes); `CONNECTED` says which inputs those are, so
   that a `wrt` reached only through them is reported as disconnected.
@@ -41,7 +48,7 @@ from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, clone_repla
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, Concatenate, DimShuffle, Dot, Elemwise,
                      IncSubtensor, Reduce, Reshape, Shape, ShapeI, Subtensor)
-from .ir.ops import CumOp, GradOverride, MakeVector, Repeat, Sort
+from .ir.ops import CheckLengths, CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
 __all__ = ["grad", "jacobian", "hessian", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
@@ -141,8 +148,7 @@ def _zeros_like(x, dtype=None):
 
 def _float_zeros_like(x):
     """Theano's `_float_zeros_like`: zeros shaped like `x`, of a float dtype."""
-    from .config import config
-    return _zeros_like(x, x.dtype if not is_discrete(x.dtype) else config.floatX)
+    return _fill(x, _constant(0, _float_type(x).dtype))
 
 
 def _broadcast_like(value, x):
@@ -595,7 +601,7 @@ def backprop(seeds, wrt, consider_constant=()):
         needed = [i for i in _connected(node) if node.inputs[i] in reach]
         if not needed:  # no input depends on wrt
             continue
-        out_grads = [total(out) for out in node.outputs]
+        out_grads = _through_discrete([total(out) for out in node.outputs], node.outputs)
         if all(g is None for g in out_grads):
             continue
         in_grads = _input_grads(node, out_grads, needed)
@@ -646,14 +652,27 @@ def _fit(term, var, node):
         return term
     if not is_tensor(var):
         return None
-    if is_discrete(var.dtype):
-        return ZERO
     if term.ndim != var.ndim:
         where = f"the rule of op {node.op.name!r}" if node is not None else "known_grads"
         raise LoopcTypeError("grad: %s gave a gradient of ndim %d for %s, which has ndim %d",
                              where, term.ndim, var, var.ndim)
     axes = [i for i, (v, t) in enumerate(zip(var.broadcastable, term.broadcastable)) if v and not t]
-    return _cast(_sum(term, axes, keepdims=True), var.dtype)
+    return _cast(_sum(term, axes, keepdims=True), _gradient_dtype(var, term))
+
+
+def _gradient_dtype(var, term):
+    """The dtype of a gradient of `var`: var's own, or for an integer `var` the float
+    dtype of the term (Theano: the gradient of the real-valued extension)."""
+    from .config import config
+    if not is_discrete(var.dtype):
+        return var.dtype
+    return term.dtype if not is_discrete(term.dtype) else config.floatX
+
+
+def _through_discrete(grads, outputs):
+    """ZERO for the gradient of an integer or bool output: such an output is locally
+    constant, so nothing flows back through the op from it (Theano's op contract)."""
+    return [ZERO if g is not None and is_discrete(out.dtype) else g for g, out in zip(grads, outputs)]
 
 
 def _add_terms(terms):
@@ -683,9 +702,19 @@ def _seeds(cost, known_grads):
     if cost.ndim != 0:
         raise LoopcTypeError("grad: the cost must be a scalar (0-d), got %s, a %s; reduce it first, "
                              "e.g. with T.sum", cost, cost.type.describe())
-    if cost not in seeds:
-        seeds[cost] = ZERO if is_discrete(cost.dtype) else _constant(1, cost.dtype)
+    if cost not in seeds:  # Theano's ones_like(cost): 1 of cost's float type, referring to cost
+        seeds[cost] = _fill(cost, _constant(1, _float_type(cost).dtype))
     return seeds
+
+
+def _fill(model, value):
+    """`value` (0-d) broadcast to the shape of `model` and referring to it (Theano's
+    fill), so that a function of the gradient takes model's inputs even when the shape
+    is known without them (a 0-d or all-broadcastable model); compiles to the alloc."""
+    filled = _broadcast_like(value, model) if model.ndim else value
+    if all(model.broadcastable):
+        filled = _apply(CheckLengths((), "fill"), filled, model)
+    return filled
 
 
 def _finish(cost, w, i, total, disconnected_inputs, return_disconnected):
@@ -884,15 +913,22 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     results = []
     for i, (out, u) in enumerate(zip(f_list, stand_ins)):
         total = backprop({inner: _constant(1, inner.dtype)}, [u])[u] if inner is not None else None
+        if total is None and _zero_through(out, u, wrt_list):
+            total = ZERO  # connected, but through a zero gradient (zero_grad): zeros, no error
         if total is None:
             _report_disconnected_output(out, i, wrt_list, disconnected_outputs)
-            results.append(_float_zeros_like(out) if return_disconnected == "zero" else None)
+            results.append(_zeros_like(out, _float_type(out).dtype) if return_disconnected == "zero" else None)
         else:
-            results.append(_float_zeros_like(out) if total is ZERO else total)
+            results.append(_zeros_like(out, _float_type(out).dtype) if total is ZERO else total)
     replaced = clone_replace([r for r in results if r is not None], dict(zip(stand_ins, f_list)))
     it = iter(replaced)
     results = [None if r is None else _cast(next(it), _float_type(out).dtype) for r, out in zip(results, f_list)]
     return _format_like(f, results)
+
+
+def _zero_through(out, u, wrt):
+    """Whether `out` depends on `wrt` with a gradient that is ZERO (connected, zero)."""
+    return any(g is ZERO for g in backprop({out: u}, wrt).values())
 
 
 def _float_type(var):

@@ -242,3 +242,52 @@ def test_tutorial_rop_lop_and_hessian_times_vector():
     f = theano.function([x, v], [T.grad(T.sum(gy * v), x), T.Rop(gy, x, v)])
     for got in f([4, 4], [2, 2]):
         np.testing.assert_array_equal(got, [4.0, 4.0])
+
+
+# -- Theano's test_gradient scenarios: integers, seeds that refer to the cost -------------------------
+
+@pytest.fixture(scope="module")
+def integer_grads(mode):
+    """Theano's test_grad_int: the gradient for an integer matrix X is the one of its float
+    values; d i / d i = 1 for an integer i; the gradient of 2x (a constant) and of a cost
+    that does not depend on s (zeros) in one function that takes exactly their inputs."""
+    X, W, b, i, x, s = T.imatrix("X"), T.matrix("W"), T.vector("b"), T.iscalar("i"), T.scalar("x"), T.scalar("s")
+    g_X = T.grad(T.sum(T.nnet.sigmoid(T.dot(X, W) + b)), X)
+    outputs = [g_X, T.grad(i, i), T.jacobian(x * 2, x), T.jacobian(1 + x, s, disconnected_inputs="ignore")]
+    return theano.function([X, W, b, i, x, s], outputs, mode=mode)
+
+
+def test_integer_inputs_get_the_gradient_of_their_values(integer_grads):
+    X = np.array([[1, -2, 0], [3, 1, -1]], dtype="int32")
+    W, b = RNG.uniform(-1, 1, (3, 4)), RNG.uniform(-1, 1, 4)
+    g_X, g_i, j_x, j_s = integer_grads(X, W, b, 7, 0.3, 0.4)
+    z = 1 / (1 + np.exp(-(X @ W + b)))
+    assert g_X.dtype == np.float64
+    np.testing.assert_allclose(g_X, (z * (1 - z)) @ W.T, rtol=1e-12)
+    assert (float(g_i), float(j_x), float(j_s)) == (1.0, 2.0, 0.0)
+
+
+def test_a_gradient_takes_the_inputs_of_its_cost():
+    # Theano seeds with ones_like(cost) and gives zeros_like(wrt): the function of a
+    # gradient that is a constant still takes (and needs no on_unused_input for) them.
+    x, y, s1, s2, i = T.scalar("x"), T.scalar("y"), T.scalar("s1"), T.scalar("s2"), T.iscalar("i")
+    assert float(theano.function([x], T.jacobian(x * 2, x), mode="PY")(0.5)) == 2.0
+    assert float(theano.function([s2], T.jacobian(1 + s1, s2, disconnected_inputs="ignore"), mode="PY")(1.0)) == 0.0
+    assert float(theano.function([i], T.grad(i, i), mode="PY")(12)) == 1.0
+    one = T.as_tensor_variable(1.0)
+    g_x, g_one = T.grad(x + y, x, consider_constant=[x]), T.grad(one + y, one)
+    assert theano.function([x, y], [g_x, g_one], mode="PY")(1.0, 0.5) == [1.0, 1.0]
+    g = T.grad(None, i, known_grads={i: y})
+    assert float(theano.function([y], g, mode="PY")(0.6)) == 0.6
+    f = theano.function([x, y], T.grad(x * y, x), mode="PY")
+    assert "check_lengths" not in f.dump("canonicalize")
+
+
+def test_rop_through_zero_grad_is_zero():
+    # Theano's TestZeroGrad.test_rop: connected, so zeros and no DisconnectedOutputError
+    x, v = T.vector("x"), T.vector("v")
+    rop = theano.Rop(G.zero_grad(x), x, v)
+    f = theano.function([x, v], rop, mode="PY", on_unused_input="ignore")
+    np.testing.assert_array_equal(f(X_VALUE, V_VALUE), np.zeros(4))
+    with pytest.raises(DisconnectedOutputError):
+        theano.Rop(G.disconnected_grad(x), x, v)
