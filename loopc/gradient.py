@@ -53,7 +53,7 @@ from .ir.types import TensorType, is_discrete
 
 __all__ = ["grad", "jacobian", "hessian", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
            "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
-           "DisconnectedInputError", "DisconnectedOutputError", "GradientError"]
+           "DisconnectedInputError", "DisconnectedOutputError", "GradientError", "NdimMismatchError"]
 
 
 class DisconnectedInputError(LoopcValueError):
@@ -62,6 +62,11 @@ class DisconnectedInputError(LoopcValueError):
 
 class DisconnectedOutputError(LoopcValueError):
     """`Rop` was asked for the derivative of an output that does not depend on `wrt`."""
+
+
+class NdimMismatchError(LoopcTypeError, LoopcValueError):
+    """A gradient or an eval point whose ndim is not that of its variable (a TypeError, and
+    a ValueError as Theano raises for it)."""
 
 
 class GradientError(LoopcError, AssertionError):
@@ -654,7 +659,7 @@ def _fit(term, var, node):
         return None
     if term.ndim != var.ndim:
         where = f"the rule of op {node.op.name!r}" if node is not None else "known_grads"
-        raise LoopcTypeError("grad: %s gave a gradient of ndim %d for %s, which has ndim %d",
+        raise NdimMismatchError("grad: %s gave a gradient of ndim %d for %s, which has ndim %d",
                              where, term.ndim, var, var.ndim)
     axes = [i for i, (v, t) in enumerate(zip(var.broadcastable, term.broadcastable)) if v and not t]
     return _cast(_sum(term, axes, keepdims=True), _gradient_dtype(var, term))
@@ -948,7 +953,7 @@ def _paired(variables, points, who, what):
             data = np.asarray(p, dtype=v.dtype if not is_discrete(v.dtype) else None)
             p = Constant(TensorType(data.dtype.name, tuple(n == 1 for n in data.shape)), data)
         if not is_tensor(p) or p.ndim != v.ndim:
-            raise LoopcTypeError("%s: eval_points[%d] must have the ndim of %s[%d] (%s, a %s), got %s",
+            raise NdimMismatchError("%s: eval_points[%d] must have the ndim of %s[%d] (%s, a %s), got %s",
                                  who, i, what, i, v, v.type.describe(), p)
         out.append(p)
     return var_list, out

@@ -291,3 +291,13 @@ def test_rop_through_zero_grad_is_zero():
     np.testing.assert_array_equal(f(X_VALUE, V_VALUE), np.zeros(4))
     with pytest.raises(DisconnectedOutputError):
         theano.Rop(G.disconnected_grad(x), x, v)
+
+
+def test_mismatched_ndims_are_value_errors_as_in_theano():
+    x, m = T.vector("x"), T.matrix("m")
+    for make in (lambda: theano.Rop(x * 2, [x], [m]), lambda: theano.Lop(x * 2, [x], [m]),
+                 lambda: theano.Rop(T.sum(m), [m], [x]), lambda: T.grad(None, x, known_grads={x * 2: m})):
+        with pytest.raises(ValueError, match="ndim"):
+            make()
+        with pytest.raises(LoopcTypeError):
+            make()
