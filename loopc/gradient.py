@@ -51,7 +51,7 @@ from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedInc
 from .ir.ops import CheckLengths, CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
-__all__ = ["grad", "jacobian", "hessian", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
+__all__ = ["grad", "jacobian", "hessian", "hessian_vector_product", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
            "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
            "DisconnectedInputError", "DisconnectedOutputError", "GradientError", "NdimMismatchError"]
 
@@ -800,6 +800,18 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
         # w may be disconnected from its own gradient (a linear cost): not an error.
         result.extend(_jacobian_rows(g, [w], consider_constant, "ignore"))
     return _format_like(wrt, result)
+
+
+def hessian_vector_product(cost, wrt, p, **grad_kwargs):
+    """H p for the Hessian H of the scalar `cost` with respect to `wrt` (a variable or a
+    list, `p` alike), without building H: the gradient of sum_k(grad_k * p_k)
+    (PyTensor's hessian_vector_product); `grad_kwargs` go to both `grad` calls."""
+    wrt_list, p_list = _as_variable_list(wrt, "wrt"), _as_variable_list(p, "p")
+    if len(p_list) != len(wrt_list):
+        raise LoopcValueError("hessian_vector_product: %d vectors p for %d wrt", len(p_list), len(wrt_list))
+    grads = grad(cost, wrt_list, **grad_kwargs)
+    inner = functools.reduce(E.add, [_sum(E.mul(g, v), range(g.ndim)) for g, v in zip(grads, p_list)])
+    return _format_like(wrt, grad(inner, wrt_list, **grad_kwargs))
 
 
 def _jacobian_rows(expression, wrt, consider_constant, disconnected_inputs):

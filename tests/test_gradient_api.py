@@ -301,3 +301,21 @@ def test_mismatched_ndims_are_value_errors_as_in_theano():
             make()
         with pytest.raises(LoopcTypeError):
             make()
+
+
+def test_hessian_vector_product(mode):
+    # PyTensor's TestHessianVectorProduct: Rosenbrock's H p (scipy's rosen_hess_prod by
+    # hand), and two wrt whose values do not matter
+    x, p = T.vector("x"), T.vector("p")
+    rosen = T.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    hp = G.hessian_vector_product(rosen, x, p)
+    xv, pv = 0.1 * np.arange(6.0), 0.5 * np.arange(6.0)
+    H = np.diag(np.r_[1200 * xv[:-1] ** 2 - 400 * xv[1:] + 2, 0.0]) + np.diag(np.r_[0.0, np.full(5, 200.0)])
+    H -= np.diag(400 * xv[:-1], 1) + np.diag(400 * xv[:-1], -1)
+    np.testing.assert_allclose(theano.function([x, p], hp, mode=mode)(xv, pv), H @ pv, rtol=1e-12)
+    y, px, py = T.vector("y"), T.vector("px"), T.vector("py")
+    hx, hy = G.hessian_vector_product(T.sum(x ** 2 - y ** 2), [x, y], [px, py])
+    f = theano.function([x, y, px, py], [hx, hy], mode=mode)
+    got = f(np.full(3, np.nan), np.full(3, np.nan), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(got[0], [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(got[1], [-6.0, -4.0, -2.0])
