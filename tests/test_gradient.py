@@ -745,6 +745,7 @@ def test_verify_grad_reports_input_index_and_values(monkeypatch):
                                             r"but .* numerically") as info:
         verify_grad(lambda a: ew("sin", a), [np.array([0.1, 0.7, 1.3])], rng=np.random.RandomState(0), mode="PY")
     assert info.value.arg == 0 and info.value.val1 != info.value.val2
+    assert verify_grad.E_grad is GradientError  # what Theano's tests catch
 
 
 def test_verify_grad_rejects_integer_points():
