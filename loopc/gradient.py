@@ -930,8 +930,9 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     results = []
     for i, (out, u) in enumerate(zip(f_list, stand_ins)):
         total = backprop({inner: _constant(1, inner.dtype)}, [u])[u] if inner is not None else None
-        if total is None and _zero_through(out, u, wrt_list):
+        if total is None and not is_discrete(out.dtype) and _zero_through(out, u, wrt_list):
             total = ZERO  # connected, but through a zero gradient (zero_grad): zeros, no error
+        # (an integer output, argmax or a length, has no derivative: Theano raises for it)
         if total is None:
             _report_disconnected_output(out, i, wrt_list, disconnected_outputs)
             results.append(_zeros_like(out, _float_type(out).dtype) if return_disconnected == "zero" else None)
@@ -974,7 +975,8 @@ def _paired(variables, points, who, what):
 def _report_disconnected_output(out, i, wrt, disconnected_outputs):
     if disconnected_outputs == "ignore":
         return
-    message = (f"Rop: f[{i}] ({out}) does not depend on {', '.join(map(str, wrt))}; pass "
+    why = " (an integer output is locally constant)" if is_discrete(out.dtype) else ""
+    message = (f"Rop: f[{i}] ({out}) does not depend on {', '.join(map(str, wrt))}{why}; pass "
                f"disconnected_outputs='ignore' or 'warn' to get zeros for it.")
     if disconnected_outputs == "warn":
         warnings.warn(message, stacklevel=3)

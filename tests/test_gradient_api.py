@@ -291,6 +291,10 @@ def test_rop_through_zero_grad_is_zero():
     np.testing.assert_array_equal(f(X_VALUE, V_VALUE), np.zeros(4))
     with pytest.raises(DisconnectedOutputError):
         theano.Rop(G.disconnected_grad(x), x, v)
+    # Theano's check_nondiff_rop: an integer output has no R-operator, a ValueError
+    for y in (T.argmax(x), x.shape[0], T.cast(x, "int32")):
+        with pytest.raises(ValueError, match="does not depend on"):
+            theano.Rop(y, x, v)
 
 
 def test_mismatched_ndims_are_value_errors_as_in_theano():
