@@ -930,9 +930,8 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     results = []
     for i, (out, u) in enumerate(zip(f_list, stand_ins)):
         total = backprop({inner: _constant(1, inner.dtype)}, [u])[u] if inner is not None else None
-        if total is None and not is_discrete(out.dtype) and _zero_through(out, u, wrt_list):
-            total = ZERO  # connected, but through a zero gradient (zero_grad): zeros, no error
-        # (an integer output, argmax or a length, has no derivative: Theano raises for it)
+        if total is None and _float_path(out, wrt_list):
+            total = ZERO  # connected, with a zero derivative (zero_grad, a shape): zeros, no error
         if total is None:
             _report_disconnected_output(out, i, wrt_list, disconnected_outputs)
             results.append(_zeros_like(out, _float_type(out).dtype) if return_disconnected == "zero" else None)
@@ -944,9 +943,18 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     return _format_like(f, results)
 
 
-def _zero_through(out, u, wrt):
-    """Whether `out` depends on `wrt` with a gradient that is ZERO (connected, zero)."""
-    return any(g is ZERO for g in backprop({out: u}, wrt).values())
+def _float_path(out, wrt):
+    """Whether `out` is computed from `wrt` through float values only, not cut by a
+    disconnected_grad: Theano's Rop then gives zeros even where the derivative is zero
+    by the rules (zero_grad, a gradient's seed); an integer value on every path (a
+    shape, argmax) has no R-operator, and Theano raises."""
+    reach = {w for w in wrt if not is_discrete(w.dtype)}
+    for node in toposort([out]):
+        if isinstance(node.op, GradOverride) and node.op.kind == "disconnected":
+            continue
+        if any(v in reach for v in node.inputs):
+            reach.update(v for v in node.outputs if is_tensor(v) and not is_discrete(v.dtype))
+    return out in reach
 
 
 def _float_type(var):

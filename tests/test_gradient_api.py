@@ -291,6 +291,11 @@ def test_rop_through_zero_grad_is_zero():
     np.testing.assert_array_equal(f(X_VALUE, V_VALUE), np.zeros(4))
     with pytest.raises(DisconnectedOutputError):
         theano.Rop(G.disconnected_grad(x), x, v)
+    # Theano's test_Rop_dot_bug_18Oct2013_Jeremiah: the gradient of a linear cost depends
+    # on v only through its seed (ones like the cost): zeros, no error
+    w = theano.shared(np.ones(20), name="w")
+    d = T.sum(T.dot(T.arange(20.0).reshape((1, 20)), w))
+    np.testing.assert_array_equal(theano.function([], theano.Rop(T.grad(d, w), w, w), mode="PY")(), np.zeros(20))
     # Theano's check_nondiff_rop: an integer output has no R-operator, a ValueError
     for y in (T.argmax(x), x.shape[0], T.cast(x, "int32")):
         with pytest.raises(ValueError, match="does not depend on"):
