@@ -431,6 +431,19 @@ def test_jacobian_of_a_scan(mode):
     np.testing.assert_allclose(f(wv, xv)[0], numeric, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY", "NUMBA"])
+def test_grad_inside_fn_of_its_non_sequences(mode):
+    # Theano's tutorial Jacobian and test_computing_gradient: fn gets the non-sequences
+    # themselves, so grad(y[i], x) in fn sees that y = x ** 2 + K depends on x, and K,
+    # made outside from x (times an integer shared variable), is differentiated too.
+    x, k = T.vector("x"), theano.shared(np.array([1, 2, 3]), name="k")
+    y = x ** 2 + k * x
+    J, updates = theano.scan(lambda i, y, x: T.grad(y[i], x), sequences=T.arange(y.shape[0]), non_sequences=[y, x])
+    f = theano.function([x], J, updates=updates, mode=mode)
+    xv = rand(3)
+    np.testing.assert_allclose(f(xv), np.diag(2 * xv + [1, 2, 3]), rtol=1e-12)
+
+
 # -- types --------------------------------------------------------------------------------------------
 
 def test_float32_gradient_stays_float32():
