@@ -215,6 +215,12 @@ def _binary(fn):
     return lambda node, grads: list(fn(*node.inputs, node.outputs[0], grads[0]))
 
 
+def _float_only(x, gradient):
+    """`gradient()`, or ZERO for an integer `x` (Theano's true_div: an integer operand of a
+    division gets no gradient, unlike those of add and mul)."""
+    return ZERO if is_discrete(x.dtype) else gradient()
+
+
 def _zero_rule(node, grads):
     """Piecewise-constant ops (rounding, comparisons, logic): zero, but connected."""
     return [ZERO] * len(node.inputs)
@@ -236,7 +242,8 @@ GRAD.update({
     "add": _binary(lambda x, y, z, gz: (gz, gz)),
     "sub": _binary(lambda x, y, z, gz: (gz, E.neg(gz))),
     "mul": _binary(lambda x, y, z, gz: (E.mul(gz, y), E.mul(gz, x))),
-    "true_div": _binary(lambda x, y, z, gz: (E.true_div(gz, y), E.neg(E.true_div(E.mul(gz, x), E.sqr(y))))),
+    "true_div": _binary(lambda x, y, z, gz: (_float_only(x, lambda: E.true_div(gz, y)),
+                                             _float_only(y, lambda: E.neg(E.true_div(E.mul(gz, x), E.sqr(y)))))),
     "int_div": _zero_rule,
     "mod": _binary(lambda x, y, z, gz: (gz, E.neg(E.mul(gz, E.int_div(x, y))))),
     "maximum": _binary(lambda x, y, z, gz: (E.mul(gz, E.eq(z, x)), E.mul(gz, E.eq(z, y)))),

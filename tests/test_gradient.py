@@ -275,6 +275,17 @@ def test_integer_wrt_gets_the_real_gradient():
     np.testing.assert_array_equal(evaluate(Graph([x, i], [g_square]), [x_value, i_value])[0], np.zeros(3))
 
 
+def test_integer_operands_of_true_div_get_zeros():
+    # Theano's TrueDiv.grad (and PyTensor): zeros for an integer operand, though the
+    # quotient is a float
+    x, i = var("x", 1), var("i", 1, dtype="int32")
+    gx, gi = grad(total(ew("add", ew("true_div", i, like(2, i)), ew("true_div", x, i))), [x, i])
+    x_value, i_value = np.array([0.5, -1.0, 2.0]), np.array([1, 2, 4], dtype="int32")
+    gx_value, gi_value = evaluate(Graph([x, i], [gx, gi]), [x_value, i_value])
+    np.testing.assert_array_equal(gi_value, np.zeros(3))
+    np.testing.assert_array_equal(gx_value, 1 / i_value)
+
+
 def test_integer_cost_and_known_grads_on_integers():
     # Theano's test_dxdx and test_known_grads_integers: d i / d i is 1.0, and a known
     # gradient given for an integer variable is passed on as it is.
