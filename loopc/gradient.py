@@ -51,8 +51,8 @@ from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedInc
 from .ir.ops import CheckLengths, CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
-__all__ = ["grad", "jacobian", "hessian", "hessian_vector_product", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
-           "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
+__all__ = ["grad", "jacobian", "hessian", "hessian_vector_product", "verify_grad", "subgraph_grad", "Lop", "Rop",
+           "zero_grad", "disconnected_grad", "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
            "DisconnectedInputError", "DisconnectedOutputError", "GradientError", "NdimMismatchError"]
 
 
