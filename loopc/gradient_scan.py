@@ -403,7 +403,7 @@ class _Transpose:
     def _new_window(self, j, tap_grads):
         """The window one step earlier: rows shift by one, the taps' gradients land on their rows."""
         window, rows = self.windows[j], self.op.state_rows(j)
-        # a tap the body never reads (None) adds nothing to its row
+        # a tap the body does not read (or reads only through integers) has no gradient
         by_row = {rows + k: g for k, g in zip(self.op.state_taps[j], tap_grads) if g is not None}
         if rows == 1:
             g = by_row.get(0)
