@@ -7,10 +7,17 @@ for the gradients of the node's inputs. The invariants:
 - a gradient has the ndim, broadcast pattern and dtype of the variable it
   belongs to: a rule's result is summed over the axes where that variable is
   broadcastable (keeping them) and cast to its dtype, in one place (`_fit`);
+  an integer variable's gradient stays a float (Theano: the gradient of the
+  real-valued extension, so `grad(sum(dot(X, W)), X)` is the same for an
+  integer and a float X, and d i / d i is 1.0);
 - gradients of a variable used several times are added up;
-- integer and bool values carry no gradient: a gradient reaching one becomes
-  the symbolic `ZERO` ("connected, but zero"), which flows on without building
-  any graph; a `wrt` whose gradient is `ZERO` gets float zeros, as in Theano;
+- an integer or bool *output* is locally constant: its gradient becomes the
+  symbolic `ZERO` ("connected, but zero") before its op's rule is asked, and
+  ZERO flows on without building any graph; a `wrt` whose gradient is `ZERO`
+  gets float zeros, as in Theano;
+- as in Theano, the seed is ones like the cost and zeros for a `wrt` are zeros
+  like it, both referring to that variable (`_fill`), so that a function of a
+  gradient takes the same inputs as Theano's;
 - a rule returns `None` for an input the output does not depend on
   differentiably (indices, shapes); `CONNECTED` says which inputs those are, so
   that a `wrt` reached only through them is reported as disconnected.
@@ -41,12 +48,12 @@ from .ir.graph import Constant, Graph, Op, SharedVariable, Variable, clone_repla
 from .ir.ops import (RANDOM_DISTS, SCALAR_OPS, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
                      AdvancedSubtensor1, Alloc, ARange, BatchedDot, Concatenate, DimShuffle, Dot, Elemwise,
                      IncSubtensor, Reduce, Reshape, Shape, ShapeI, Subtensor)
-from .ir.ops import CumOp, GradOverride, MakeVector, Repeat, Sort
+from .ir.ops import CheckLengths, CumOp, GradOverride, MakeVector, Repeat, Sort
 from .ir.types import TensorType, is_discrete
 
-__all__ = ["grad", "jacobian", "hessian", "verify_grad", "subgraph_grad", "Lop", "Rop", "zero_grad", "disconnected_grad",
-           "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
-           "DisconnectedInputError", "DisconnectedOutputError", "GradientError"]
+__all__ = ["grad", "jacobian", "hessian", "hessian_vector_product", "verify_grad", "subgraph_grad", "Lop", "Rop",
+           "zero_grad", "disconnected_grad", "consider_constant", "grad_clip", "grad_scale", "GRAD", "CONNECTED", "ZERO",
+           "DisconnectedInputError", "DisconnectedOutputError", "GradientError", "NdimMismatchError"]
 
 
 class DisconnectedInputError(LoopcValueError):
@@ -55,6 +62,11 @@ class DisconnectedInputError(LoopcValueError):
 
 class DisconnectedOutputError(LoopcValueError):
     """`Rop` was asked for the derivative of an output that does not depend on `wrt`."""
+
+
+class NdimMismatchError(LoopcTypeError, LoopcValueError):
+    """A gradient or an eval point whose ndim is not that of its variable (a TypeError, and
+    a ValueError as Theano raises for it)."""
 
 
 class GradientError(LoopcError, AssertionError):
@@ -141,8 +153,7 @@ def _zeros_like(x, dtype=None):
 
 def _float_zeros_like(x):
     """Theano's `_float_zeros_like`: zeros shaped like `x`, of a float dtype."""
-    from .config import config
-    return _zeros_like(x, x.dtype if not is_discrete(x.dtype) else config.floatX)
+    return _fill(x, _constant(0, _float_type(x).dtype))
 
 
 def _broadcast_like(value, x):
@@ -204,6 +215,12 @@ def _binary(fn):
     return lambda node, grads: list(fn(*node.inputs, node.outputs[0], grads[0]))
 
 
+def _float_only(x, gradient):
+    """`gradient()`, or ZERO for an integer `x` (Theano's true_div: an integer operand of a
+    division gets no gradient, unlike those of add and mul)."""
+    return ZERO if is_discrete(x.dtype) else gradient()
+
+
 def _zero_rule(node, grads):
     """Piecewise-constant ops (rounding, comparisons, logic): zero, but connected."""
     return [ZERO] * len(node.inputs)
@@ -225,7 +242,8 @@ GRAD.update({
     "add": _binary(lambda x, y, z, gz: (gz, gz)),
     "sub": _binary(lambda x, y, z, gz: (gz, E.neg(gz))),
     "mul": _binary(lambda x, y, z, gz: (E.mul(gz, y), E.mul(gz, x))),
-    "true_div": _binary(lambda x, y, z, gz: (E.true_div(gz, y), E.neg(E.true_div(E.mul(gz, x), E.sqr(y))))),
+    "true_div": _binary(lambda x, y, z, gz: (_float_only(x, lambda: E.true_div(gz, y)),
+                                             _float_only(y, lambda: E.neg(E.true_div(E.mul(gz, x), E.sqr(y)))))),
     "int_div": _zero_rule,
     "mod": _binary(lambda x, y, z, gz: (gz, E.neg(E.mul(gz, E.int_div(x, y))))),
     "maximum": _binary(lambda x, y, z, gz: (E.mul(gz, E.eq(z, x)), E.mul(gz, E.eq(z, y)))),
@@ -595,7 +613,7 @@ def backprop(seeds, wrt, consider_constant=()):
         needed = [i for i in _connected(node) if node.inputs[i] in reach]
         if not needed:  # no input depends on wrt
             continue
-        out_grads = [total(out) for out in node.outputs]
+        out_grads = _through_discrete([total(out) for out in node.outputs], node.outputs)
         if all(g is None for g in out_grads):
             continue
         in_grads = _input_grads(node, out_grads, needed)
@@ -646,14 +664,27 @@ def _fit(term, var, node):
         return term
     if not is_tensor(var):
         return None
-    if is_discrete(var.dtype):
-        return ZERO
     if term.ndim != var.ndim:
         where = f"the rule of op {node.op.name!r}" if node is not None else "known_grads"
-        raise LoopcTypeError("grad: %s gave a gradient of ndim %d for %s, which has ndim %d",
+        raise NdimMismatchError("grad: %s gave a gradient of ndim %d for %s, which has ndim %d",
                              where, term.ndim, var, var.ndim)
     axes = [i for i, (v, t) in enumerate(zip(var.broadcastable, term.broadcastable)) if v and not t]
-    return _cast(_sum(term, axes, keepdims=True), var.dtype)
+    return _cast(_sum(term, axes, keepdims=True), _gradient_dtype(var, term))
+
+
+def _gradient_dtype(var, term):
+    """The dtype of a gradient of `var`: var's own, or for an integer `var` the float
+    dtype of the term (Theano: the gradient of the real-valued extension)."""
+    from .config import config
+    if not is_discrete(var.dtype):
+        return var.dtype
+    return term.dtype if not is_discrete(term.dtype) else config.floatX
+
+
+def _through_discrete(grads, outputs):
+    """ZERO for the gradient of an integer or bool output: such an output is locally
+    constant, so nothing flows back through the op from it (Theano's op contract)."""
+    return [ZERO if g is not None and is_discrete(out.dtype) else g for g, out in zip(grads, outputs)]
 
 
 def _add_terms(terms):
@@ -683,9 +714,19 @@ def _seeds(cost, known_grads):
     if cost.ndim != 0:
         raise LoopcTypeError("grad: the cost must be a scalar (0-d), got %s, a %s; reduce it first, "
                              "e.g. with T.sum", cost, cost.type.describe())
-    if cost not in seeds:
-        seeds[cost] = ZERO if is_discrete(cost.dtype) else _constant(1, cost.dtype)
+    if cost not in seeds:  # Theano's ones_like(cost): 1 of cost's float type, referring to cost
+        seeds[cost] = _fill(cost, _constant(1, _float_type(cost).dtype))
     return seeds
+
+
+def _fill(model, value):
+    """`value` (0-d) broadcast to the shape of `model` and referring to it (Theano's
+    fill), so that a function of the gradient takes model's inputs even when the shape
+    is known without them (a 0-d or all-broadcastable model); compiles to the alloc."""
+    filled = _broadcast_like(value, model) if model.ndim else value
+    if all(model.broadcastable):
+        filled = _apply(CheckLengths((), "fill"), filled, model)
+    return filled
 
 
 def _finish(cost, w, i, total, disconnected_inputs, return_disconnected):
@@ -766,6 +807,18 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
         # w may be disconnected from its own gradient (a linear cost): not an error.
         result.extend(_jacobian_rows(g, [w], consider_constant, "ignore"))
     return _format_like(wrt, result)
+
+
+def hessian_vector_product(cost, wrt, p, **grad_kwargs):
+    """H p for the Hessian H of the scalar `cost` with respect to `wrt` (a variable or a
+    list, `p` alike), without building H: the gradient of sum_k(grad_k * p_k)
+    (PyTensor's hessian_vector_product); `grad_kwargs` go to both `grad` calls."""
+    wrt_list, p_list = _as_variable_list(wrt, "wrt"), _as_variable_list(p, "p")
+    if len(p_list) != len(wrt_list):
+        raise LoopcValueError("hessian_vector_product: %d vectors p for %d wrt", len(p_list), len(wrt_list))
+    grads = grad(cost, wrt_list, **grad_kwargs)
+    inner = functools.reduce(E.add, [_sum(E.mul(g, v), range(g.ndim)) for g, v in zip(grads, p_list)])
+    return _format_like(wrt, grad(inner, wrt_list, **grad_kwargs))
 
 
 def _jacobian_rows(expression, wrt, consider_constant, disconnected_inputs):
@@ -884,15 +937,31 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     results = []
     for i, (out, u) in enumerate(zip(f_list, stand_ins)):
         total = backprop({inner: _constant(1, inner.dtype)}, [u])[u] if inner is not None else None
+        if total is None and _float_path(out, wrt_list):
+            total = ZERO  # connected, with a zero derivative (zero_grad, a shape): zeros, no error
         if total is None:
             _report_disconnected_output(out, i, wrt_list, disconnected_outputs)
-            results.append(_float_zeros_like(out) if return_disconnected == "zero" else None)
+            results.append(_zeros_like(out, _float_type(out).dtype) if return_disconnected == "zero" else None)
         else:
-            results.append(_float_zeros_like(out) if total is ZERO else total)
+            results.append(_zeros_like(out, _float_type(out).dtype) if total is ZERO else total)
     replaced = clone_replace([r for r in results if r is not None], dict(zip(stand_ins, f_list)))
     it = iter(replaced)
     results = [None if r is None else _cast(next(it), _float_type(out).dtype) for r, out in zip(results, f_list)]
     return _format_like(f, results)
+
+
+def _float_path(out, wrt):
+    """Whether `out` is computed from `wrt` through float values only, not cut by a
+    disconnected_grad: Theano's Rop then gives zeros even where the derivative is zero
+    by the rules (zero_grad, a gradient's seed); an integer value on every path (a
+    shape, argmax) has no R-operator, and Theano raises."""
+    reach = {w for w in wrt if not is_discrete(w.dtype)}
+    for node in toposort([out]):
+        if isinstance(node.op, GradOverride) and node.op.kind == "disconnected":
+            continue
+        if any(v in reach for v in node.inputs):
+            reach.update(v for v in node.outputs if is_tensor(v) and not is_discrete(v.dtype))
+    return out in reach
 
 
 def _float_type(var):
@@ -912,7 +981,7 @@ def _paired(variables, points, who, what):
             data = np.asarray(p, dtype=v.dtype if not is_discrete(v.dtype) else None)
             p = Constant(TensorType(data.dtype.name, tuple(n == 1 for n in data.shape)), data)
         if not is_tensor(p) or p.ndim != v.ndim:
-            raise LoopcTypeError("%s: eval_points[%d] must have the ndim of %s[%d] (%s, a %s), got %s",
+            raise NdimMismatchError("%s: eval_points[%d] must have the ndim of %s[%d] (%s, a %s), got %s",
                                  who, i, what, i, v, v.type.describe(), p)
         out.append(p)
     return var_list, out
@@ -921,7 +990,8 @@ def _paired(variables, points, who, what):
 def _report_disconnected_output(out, i, wrt, disconnected_outputs):
     if disconnected_outputs == "ignore":
         return
-    message = (f"Rop: f[{i}] ({out}) does not depend on {', '.join(map(str, wrt))}; pass "
+    why = " (an integer output is locally constant)" if is_discrete(out.dtype) else ""
+    message = (f"Rop: f[{i}] ({out}) does not depend on {', '.join(map(str, wrt))}{why}; pass "
                f"disconnected_outputs='ignore' or 'warn' to get zeros for it.")
     if disconnected_outputs == "warn":
         warnings.warn(message, stacklevel=3)
@@ -1012,6 +1082,10 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
         analytic = grad_fn(*[p.copy() for p in pt])
         _compare_grads(numeric, analytic, abs_tol, rel_tol, f"test {test + 1} of {n_tests}")
         projection.set_value(_projection(rng, value, dtype))
+
+
+# Theano's tests catch `verify_grad.E_grad`
+verify_grad.E_grad = GradientError
 
 
 def _check_points(pt):

@@ -178,7 +178,10 @@ def test_pow_at_zero_base_and_integer_exponent():
     gx, gn = grad(total(ew("pow", x, n)), [x, n])
     gx_value, gn_value = evaluate(Graph([x, n], [gx, gn]), [np.array([0.0, 2.0, -3.0]), np.array([2, 3, 2])])
     np.testing.assert_allclose(gx_value, [0.0, 12.0, -6.0])
-    assert gn.dtype == "float64" and np.all(gn_value == 0)
+    # Theano (and PyTensor): the integer exponent gets the gradient of the real extension,
+    # d x**n / dn = log(x) x**n, 0 where x is 0 (and NaN for a negative base).
+    assert gn.dtype == "float64"
+    np.testing.assert_allclose(gn_value, [0.0, 8 * np.log(2.0), np.nan])
 
 
 @pytest.mark.parametrize("scalar", COMPARISONS)
@@ -255,14 +258,42 @@ def test_integer_intermediate_stops_the_gradient():
                [away_from_integers()])
 
 
-def test_integer_wrt_gets_float_zeros():
+def test_integer_wrt_gets_the_real_gradient():
+    # Theano's test_grad_int: through ops with a float result, an integer input gets the
+    # gradient of the real-valued extension (a float); through an integer result, zeros.
     x, i = var("x", 1), var("i", 1, dtype="int32")
     cost = total(ew("mul", x, ap(Elemwise("cast", "float64"), i)))
     gx, gi = grad(cost, [x, i])
     assert gi.dtype == "float64" and gi.ndim == 1
-    gx_value, gi_value = evaluate(Graph([x, i], [gx, gi]), [np.ones(3), np.array([1, 2, 3], dtype="int32")])
-    np.testing.assert_array_equal(gi_value, np.zeros(3))
+    x_value, i_value = np.array([0.5, -1.0, 2.0]), np.array([1, 2, 3], dtype="int32")
+    gx_value, gi_value = evaluate(Graph([x, i], [gx, gi]), [x_value, i_value])
+    np.testing.assert_array_equal(gi_value, x_value)
     np.testing.assert_array_equal(gx_value, [1.0, 2.0, 3.0])
+    integer_product = ap(Elemwise("cast", "float64"), ew("mul", i, i))
+    (g_square,) = grad(total(ew("mul", x, integer_product)), [i])
+    assert g_square.dtype == "float64"
+    np.testing.assert_array_equal(evaluate(Graph([x, i], [g_square]), [x_value, i_value])[0], np.zeros(3))
+
+
+def test_integer_operands_of_true_div_get_zeros():
+    # Theano's TrueDiv.grad (and PyTensor): zeros for an integer operand, though the
+    # quotient is a float
+    x, i = var("x", 1), var("i", 1, dtype="int32")
+    gx, gi = grad(total(ew("add", ew("true_div", i, like(2, i)), ew("true_div", x, i))), [x, i])
+    x_value, i_value = np.array([0.5, -1.0, 2.0]), np.array([1, 2, 4], dtype="int32")
+    gx_value, gi_value = evaluate(Graph([x, i], [gx, gi]), [x_value, i_value])
+    np.testing.assert_array_equal(gi_value, np.zeros(3))
+    np.testing.assert_array_equal(gx_value, 1 / i_value)
+
+
+def test_integer_cost_and_known_grads_on_integers():
+    # Theano's test_dxdx and test_known_grads_integers: d i / d i is 1.0, and a known
+    # gradient given for an integer variable is passed on as it is.
+    i, g = var("i", 0, dtype="int32"), var("g", 0)
+    (one,) = grad(i, [i])
+    assert one.dtype == "float64" and float(evaluate(Graph([i], [one]), [np.int32(12)])[0]) == 1.0
+    (passed,) = grad(None, [i], known_grads={i: g})
+    assert float(evaluate(Graph([g], [passed]), [np.array(0.6)])[0]) == 0.6
 
 
 def test_gradient_keeps_float32():
@@ -725,6 +756,7 @@ def test_verify_grad_reports_input_index_and_values(monkeypatch):
                                             r"but .* numerically") as info:
         verify_grad(lambda a: ew("sin", a), [np.array([0.1, 0.7, 1.3])], rng=np.random.RandomState(0), mode="PY")
     assert info.value.arg == 0 and info.value.val1 != info.value.val2
+    assert verify_grad.E_grad is GradientError  # what Theano's tests catch
 
 
 def test_verify_grad_rejects_integer_points():

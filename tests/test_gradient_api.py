@@ -242,3 +242,89 @@ def test_tutorial_rop_lop_and_hessian_times_vector():
     f = theano.function([x, v], [T.grad(T.sum(gy * v), x), T.Rop(gy, x, v)])
     for got in f([4, 4], [2, 2]):
         np.testing.assert_array_equal(got, [4.0, 4.0])
+
+
+# -- Theano's test_gradient scenarios: integers, seeds that refer to the cost -------------------------
+
+@pytest.fixture(scope="module")
+def integer_grads(mode):
+    """Theano's test_grad_int: the gradient for an integer matrix X is the one of its float
+    values; d i / d i = 1 for an integer i; the gradient of 2x (a constant) and of a cost
+    that does not depend on s (zeros) in one function that takes exactly their inputs."""
+    X, W, b, i, x, s = T.imatrix("X"), T.matrix("W"), T.vector("b"), T.iscalar("i"), T.scalar("x"), T.scalar("s")
+    g_X = T.grad(T.sum(T.nnet.sigmoid(T.dot(X, W) + b)), X)
+    outputs = [g_X, T.grad(i, i), T.jacobian(x * 2, x), T.jacobian(1 + x, s, disconnected_inputs="ignore")]
+    return theano.function([X, W, b, i, x, s], outputs, mode=mode)
+
+
+def test_integer_inputs_get_the_gradient_of_their_values(integer_grads):
+    X = np.array([[1, -2, 0], [3, 1, -1]], dtype="int32")
+    W, b = RNG.uniform(-1, 1, (3, 4)), RNG.uniform(-1, 1, 4)
+    g_X, g_i, j_x, j_s = integer_grads(X, W, b, 7, 0.3, 0.4)
+    z = 1 / (1 + np.exp(-(X @ W + b)))
+    assert g_X.dtype == np.float64
+    np.testing.assert_allclose(g_X, (z * (1 - z)) @ W.T, rtol=1e-12)
+    assert (float(g_i), float(j_x), float(j_s)) == (1.0, 2.0, 0.0)
+
+
+def test_a_gradient_takes_the_inputs_of_its_cost():
+    # Theano seeds with ones_like(cost) and gives zeros_like(wrt): the function of a
+    # gradient that is a constant still takes (and needs no on_unused_input for) them.
+    x, y, s1, s2, i = T.scalar("x"), T.scalar("y"), T.scalar("s1"), T.scalar("s2"), T.iscalar("i")
+    assert float(theano.function([x], T.jacobian(x * 2, x), mode="PY")(0.5)) == 2.0
+    assert float(theano.function([s2], T.jacobian(1 + s1, s2, disconnected_inputs="ignore"), mode="PY")(1.0)) == 0.0
+    assert float(theano.function([i], T.grad(i, i), mode="PY")(12)) == 1.0
+    one = T.as_tensor_variable(1.0)
+    g_x, g_one = T.grad(x + y, x, consider_constant=[x]), T.grad(one + y, one)
+    assert theano.function([x, y], [g_x, g_one], mode="PY")(1.0, 0.5) == [1.0, 1.0]
+    g = T.grad(None, i, known_grads={i: y})
+    assert float(theano.function([y], g, mode="PY")(0.6)) == 0.6
+    f = theano.function([x, y], T.grad(x * y, x), mode="PY")
+    assert "check_lengths" not in f.dump("canonicalize")
+
+
+def test_rop_through_zero_grad_is_zero():
+    # Theano's TestZeroGrad.test_rop: connected, so zeros and no DisconnectedOutputError
+    x, v = T.vector("x"), T.vector("v")
+    rop = theano.Rop(G.zero_grad(x), x, v)
+    f = theano.function([x, v], rop, mode="PY", on_unused_input="ignore")
+    np.testing.assert_array_equal(f(X_VALUE, V_VALUE), np.zeros(4))
+    with pytest.raises(DisconnectedOutputError):
+        theano.Rop(G.disconnected_grad(x), x, v)
+    # Theano's test_Rop_dot_bug_18Oct2013_Jeremiah: the gradient of a linear cost depends
+    # on v only through its seed (ones like the cost): zeros, no error
+    w = theano.shared(np.ones(20), name="w")
+    d = T.sum(T.dot(T.arange(20.0).reshape((1, 20)), w))
+    np.testing.assert_array_equal(theano.function([], theano.Rop(T.grad(d, w), w, w), mode="PY")(), np.zeros(20))
+    # Theano's check_nondiff_rop: an integer output has no R-operator, a ValueError
+    for y in (T.argmax(x), x.shape[0], T.cast(x, "int32")):
+        with pytest.raises(ValueError, match="does not depend on"):
+            theano.Rop(y, x, v)
+
+
+def test_mismatched_ndims_are_value_errors_as_in_theano():
+    x, m = T.vector("x"), T.matrix("m")
+    for make in (lambda: theano.Rop(x * 2, [x], [m]), lambda: theano.Lop(x * 2, [x], [m]),
+                 lambda: theano.Rop(T.sum(m), [m], [x]), lambda: T.grad(None, x, known_grads={x * 2: m})):
+        with pytest.raises(ValueError, match="ndim"):
+            make()
+        with pytest.raises(LoopcTypeError):
+            make()
+
+
+def test_hessian_vector_product(mode):
+    # PyTensor's TestHessianVectorProduct: Rosenbrock's H p (scipy's rosen_hess_prod by
+    # hand), and two wrt whose values do not matter
+    x, p = T.vector("x"), T.vector("p")
+    rosen = T.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    hp = G.hessian_vector_product(rosen, x, p)
+    xv, pv = 0.1 * np.arange(6.0), 0.5 * np.arange(6.0)
+    H = np.diag(np.r_[1200 * xv[:-1] ** 2 - 400 * xv[1:] + 2, 0.0]) + np.diag(np.r_[0.0, np.full(5, 200.0)])
+    H -= np.diag(400 * xv[:-1], 1) + np.diag(400 * xv[:-1], -1)
+    np.testing.assert_allclose(theano.function([x, p], hp, mode=mode)(xv, pv), H @ pv, rtol=1e-12)
+    y, px, py = T.vector("y"), T.vector("px"), T.vector("py")
+    hx, hy = G.hessian_vector_product(T.sum(x ** 2 - y ** 2), [x, y], [px, py])
+    f = theano.function([x, y, px, py], [hx, hy], mode=mode)
+    got = f(np.full(3, np.nan), np.full(3, np.nan), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(got[0], [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(got[1], [-6.0, -4.0, -2.0])

@@ -170,7 +170,14 @@ def same_value_twice(X, h0):
     return h[0] * 3.0 + h[1]
 
 
+def unused_state_tap(h0, w):
+    # Theano's test_grad_multiple_taps_state: taps -4 and -1, the body reads only -1
+    h, _ = theano.scan(lambda far, prev: T.tanh(prev * w), n_steps=5, outputs_info=dict(initial=h0, taps=[-4, -1]))
+    return h
+
+
 CASES = {
+    "unused_state_tap": Case("unused_state_tap", [("h0", rand(4, 2)), ("w", rand(2))], unused_state_tap),
     "rnn": Case("rnn", [("X", rand(4, 3)), ("W", rand(3, 3)), ("h0", rand(3))], rnn),
     "rnn_last": Case("rnn_last", [("X", rand(4, 3)), ("W", rand(3, 3)), ("h0", rand(3))], rnn_last),
     "sequence_taps": Case("sequence_taps", [("X", rand(6, 2)), ("w", rand(2))], sequence_taps),
@@ -445,6 +452,19 @@ def test_jacobian_of_a_scan(mode):
     wv, xv = rand(2), rand(3)
     numeric = np.stack([(f(wv + EPS * e, xv)[1] - f(wv - EPS * e, xv)[1]) / (2 * EPS) for e in np.eye(2)], 1)
     np.testing.assert_allclose(f(wv, xv)[0], numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("mode", ["REFERENCE", "PY", "NUMBA"])
+def test_grad_inside_fn_of_its_non_sequences(mode):
+    # Theano's tutorial Jacobian and test_computing_gradient: fn gets the non-sequences
+    # themselves, so grad(y[i], x) in fn sees that y = x ** 2 + K depends on x, and K,
+    # made outside from x (times an integer shared variable), is differentiated too.
+    x, k = T.vector("x"), theano.shared(np.array([1, 2, 3]), name="k")
+    y = x ** 2 + k * x
+    J, updates = theano.scan(lambda i, y, x: T.grad(y[i], x), sequences=T.arange(y.shape[0]), non_sequences=[y, x])
+    f = theano.function([x], J, updates=updates, mode=mode)
+    xv = rand(3)
+    np.testing.assert_allclose(f(xv), np.diag(2 * xv + [1, 2, 3]), rtol=1e-12)
 
 
 # -- types --------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Theano's `scan` (and map, reduce, foldl, foldr) on top of the `Scan` op.
 
-`scan` calls `fn` once on placeholder variables, then builds the loop body from
-what `fn` returned:
+`scan` calls `fn` once on placeholder variables for the sequences' and states'
+taps and on the non-sequences themselves (Theano's convention: `grad(y[i], x)` in
+fn then sees what y depends on), then builds the loop body from what `fn`
+returned, with the non-sequences read through placeholders:
 - a value `fn` used without being passed (an outer variable) becomes an
   implicit non-sequence, unless it is random (it is then redrawn each step: its
   random op moves into the body and its rng becomes a shared update, whose final
@@ -53,7 +55,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     non_seq_vars = [_placeholder(v.type, v, None, _test_value(v)) for v in non_seqs]
     args = [v for taps in seq_taps for v in taps] + [v for taps in state_taps for v in taps] + non_seq_vars
 
-    outs, updates, stop = _parse_return(fn(*args))
+    # fn gets the non-sequences themselves, as in Theano (so that grad(y[i], x) in fn
+    # sees what y depends on); the body then reads them through placeholders
+    fn_args = args[:len(args) - len(non_seqs)] + non_seqs
+    outs, updates, stop = _inside(_parse_return(fn(*fn_args)), dict(zip(non_seqs, non_seq_vars)))
     if not infos:
         infos = [(None, None)] * len(outs)
     if len(outs) != len(infos):
@@ -212,6 +217,17 @@ def _parse_return(ret):
         elif part is not None:
             outs.append(part)
     return [as_tensor_variable(o) for o in outs], updates, stop
+
+
+def _inside(parsed, replace):
+    """fn's (outputs, update pairs, until condition) with the outer non-sequences
+    replaced by their placeholders: what fn computed from them is computed in the body."""
+    outs, updates, stop = parsed
+    values = [as_tensor_variable(v) for _, v in updates] + ([stop] if stop is not None else [])
+    replaced = iter(clone_replace(outs + values, replace))
+    outs = [next(replaced) for _ in outs]
+    updates = [(sh, next(replaced)) for sh, _ in updates]
+    return outs, updates, next(replaced) if stop is not None else None
 
 
 def _is_compound(ret):

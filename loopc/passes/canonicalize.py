@@ -7,7 +7,7 @@ rewrites `x * 1`, `x / 1`, `x + 0`, `x - 0` (the constant all-broadcastable, the
 result type exactly x's), a cast to x's own dtype, an identity dimshuffle, a
 dimshuffle of a dimshuffle, an index-free subtensor, a gradient override
 (`zero_grad(x)` is x), `shape(x)[i]` and `shape_i(alloc(v, ..., n, ...))` of an
-alloc that cannot fail.
+alloc that cannot fail, and a `check_lengths` that checks no axis.
 A scan's constant non-sequences move into its body (which is then
 canonicalized like any graph), so they fold there.
 Requires: nothing (runs first).
@@ -25,8 +25,8 @@ import math
 import numpy as np
 
 from ..ir.graph import Constant, Graph, clone_replace
-from ..ir.ops import (Alloc, ARange, DimShuffle, Dot, Elemwise, Eye, GradOverride, Print, RandomOp, Shape, ShapeI,
-                      Subtensor)
+from ..ir.ops import (Alloc, ARange, CheckLengths, DimShuffle, Dot, Elemwise, Eye, GradOverride, Print, RandomOp, Shape,
+                      ShapeI, Subtensor)
 from ..ir.scan import Scan
 from .rewrite import rebuild, rewrite_body
 
@@ -219,8 +219,14 @@ def drop_grad_override(node):
     return node.inputs[0]
 
 
+def unchecked_lengths(node):
+    """check_lengths(x, y) checking no axis (the gradient's fill of a 0-d model) -> x."""
+    return node.inputs[0] if node.op.pairs == () else None
+
+
 RULES = {
     GradOverride: [drop_grad_override],
+    CheckLengths: [unchecked_lengths],
     Elemwise: [neutral_operand, cast_to_same_dtype],
     DimShuffle: [identity_dimshuffle, merge_dimshuffles],
     Subtensor: [empty_subtensor, shape_subtensor],
