@@ -311,8 +311,6 @@ class Function:
 
     def _compile(self, mode_name):
         from ..backends import compile_graph
-        if mode_name == "CUDA":
-            raise UnsupportedError("mode 'CUDA': the CUDA backend is not built yet; use 'NUMBA' or 'PY'")
         if mode_name in ("MONITOR", "REFERENCE"):
             return {}
         if mode_name == "DEBUG":
@@ -455,6 +453,8 @@ class Function:
             profiled = mode == self.profile.backend
             args.append(self.profile.record if profiled else self.profile.scratch)
             kernel = self.profile.timed(kernel) if profiled else kernel
+        if mode == "CUDA":
+            kernel = self._cuda_results(kernel)
         if not self._rng_args:
             return list(kernel(*args))
         states = [args[i] for i in self._rng_args]
@@ -474,6 +474,15 @@ class Function:
         if snapshots:
             self._settle(states, snapshots, results)
         return results
+
+    def _cuda_results(self, kernel):
+        """`kernel` giving host values: NumPy arrays of its device arrays, 0-d for 0-d outputs."""
+        from ..runtime import cuda as cu
+        ndims = [None if is_rng(v) else v.ndim for v in self.graph.outputs]
+
+        def run(*args):
+            return [r if ndim is None else cu.to_host(r, ndim) for r, ndim in zip(kernel(*args), ndims)]
+        return run
 
     def _settle(self, states, snapshots, results):
         """After a call that succeeded: a state that advanced but is not the update of its
