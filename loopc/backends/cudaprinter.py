@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If, Let, Load, Loop, Namer, Op, ShapeOf,
-                        Slice, Store, Var, names_read, walk)
+                        Slice, Store, Var, names_read, substitute, walk)
 from . import pyprinter
 from .pyprinter import array_literal, host_params, literal, np_dtype
 
@@ -70,6 +70,11 @@ SCALAR.update({
     "vm_expm1": "cu.expm1({0})", "vm_sigmoid": "cu.sigmoid({0})", "vm_softplus": "cu.softplus({0})",
 })
 
+# Scalars on the host: the CPU table, with the vector-math kernels as NumPy's functions.
+HOST_SCALAR = dict(pyprinter.SCALAR)
+HOST_SCALAR.update({f"vm_{name}": pyprinter.SCALAR[name]
+                    for name in ("tanh", "exp", "log", "log1p", "expm1", "sigmoid", "softplus")})
+
 # Library calls on the host, by what they give: device arrays (spelled as calls of
 # loopc.runtime.cuda), or host values (shapes and tuples, spelled as on the CPU).
 DEVICE_CALLS = {
@@ -89,6 +94,7 @@ DEVICE_CALLS = {
     "empty": lambda a, p: f"cu.empty({pyprinter._shape(a)}, {np_dtype(p[0])})",
     "arange": lambda a, p: f"cu.arange({a[0]}, {a[1]}, {a[2]}, {np_dtype(p[0])})",
     "eye": lambda a, p: f"cu.eye({a[0]}, {a[1]}, {a[2]}, {np_dtype(p[0])})",
+    "take": lambda a, p: f"cu.take({a[0]}, {a[1]})",
 }
 METADATA_CALLS = ("size", "shape", "row_shape")
 HOST_CALLS = {name: pyprinter.CALLS[name] for name in ("size", "shape", "row_shape", "tuple", "array")}
@@ -103,10 +109,13 @@ COMPARISONS = ("eq", "neq", "lt", "le", "gt", "ge", "and", "or", "land", "lor", 
 
 def print_cuda_function(fn):
     """The module source computing `fn` on the device (see the module docstring)."""
-    printer = CudaPrinter(fn)
-    printer.run()  # a first pass finds which names are device scalars anywhere
-    printer = CudaPrinter(fn, printer.kind)
-    return printer.run()
+    try:
+        printer = CudaPrinter(fn)
+        printer.run()  # a first pass finds which names are device scalars anywhere
+        printer = CudaPrinter(fn, printer.kind)
+        return printer.run()
+    except _NotKernel as exc:
+        raise UnsupportedError("mode 'CUDA' cannot compile %s: %s", fn.name, exc) from None
 
 
 class CudaPrinter:
@@ -172,6 +181,8 @@ class CudaPrinter:
             if any(isinstance(i, Slice) for i in s.index) and not self.reads_device(s.value):
                 view = f"{s.buf}[{', '.join(self.hindex(i) for i in s.index)}]"
                 return [f"{pad}cu.fill({view}, {self.hexpr(s.value)})"]
+            if is_region_store(s, self):
+                return self.block(slice_loops(s, self), depth)
             return self.launch(self.single_thread([s]), [s], pad)
         if isinstance(s, Loop):
             return self.loop(s, pad, depth)
@@ -326,7 +337,7 @@ class CudaPrinter:
             index = e.index if e.index or self.kind.get(e.buf) != "dev" else (Const(0, "int64"),)
             return f"{e.buf}[{', '.join(self.hindex(i) for i in index)}]"
         if isinstance(e, Op):
-            return pyprinter.SCALAR[e.fn].format(*(self.hexpr(a) for a in e.args))
+            return HOST_SCALAR[e.fn].format(*(self.hexpr(a) for a in e.args))
         if isinstance(e, Cast):
             return f"{np_dtype(e.dtype)}({self.hexpr(e.value)})"
         if isinstance(e, ShapeOf):
@@ -656,9 +667,14 @@ class KernelEmitter:
         pad = "    " * depth
         if isinstance(s, Let):
             self.local_dtypes.setdefault(s.name, self.p.scalar_dtype(s.value))
+            if isinstance(s.value, Load) and s.value.buf in self.p.ndim:
+                ints = sum(not isinstance(i, Slice) for i in s.value.index)
+                if ints < self.p.ndim[s.value.buf]:
+                    self.p.ndim[s.name] = self.p.ndim[s.value.buf] - ints
+                    self.p.dtypes.setdefault(s.name, self.p.dtypes.get(s.value.buf, "float64"))
             return [f"{pad}{s.name} = {self.expr(s.value)}"]
         if isinstance(s, Store):
-            if any(isinstance(i, Slice) for i in s.index):
+            if is_region_store(s, self.p):
                 return self.block(slice_loops(s, self.p), depth)
             index = s.index or (Const(0, "int64"),)
             return [f"{pad}{s.buf}[{', '.join(self.index_item(i) for i in index)}] = {self.expr(s.value)}"]
@@ -725,8 +741,10 @@ class KernelEmitter:
                 lines += [f"{pad}if {self.expr(s.cond)}:"] + self.uniform(s.body, depth + 1)
                 if s.orelse:
                     lines += [f"{pad}else:"] + self.uniform(s.orelse, depth + 1)
-            elif isinstance(s, Store) and any(isinstance(i, Slice) for i in s.index):
-                lines += self.distributed(slice_loops(s, self.p)[0], depth)
+            elif isinstance(s, Store) and is_region_store(s, self.p):
+                *views, nest = slice_loops(s, self.p)
+                lines += self.block(views, depth) if views else []
+                lines += self.distributed(nest, depth)
             elif isinstance(s, Store):
                 lines += [f"{pad}cuda.syncthreads()", f"{pad}if _tid == 0:"] + self.block([s], depth + 1) + \
                     [f"{pad}cuda.syncthreads()"]
@@ -944,22 +962,61 @@ def _perfect(s):
 
 
 def slice_loops(s, printer):
-    """A Store to a view (`buf[:, j] = v`) as loops over its sliced axes (full slices only)."""
-    axis, index, loops = 0, [], []
-    for item in s.index:
-        if isinstance(item, Slice):
-            if item != Slice():
-                raise _NotKernel("a store to a strided slice")
-            var = printer.namer.fresh("_i")
-            loops.append((var, ShapeOf(s.buf, axis)))
-            index.append(Var(var))
-        else:
+    """A Store of a whole region (`buf[:, j] = v`, `buf[i] = row`: slices, or fewer items
+    than axes) as loops over the region's axes, NumPy's broadcasting spelled out: each load
+    of a region in the value takes the loop indices of its trailing axes (0 on an axis of
+    length 1)."""
+    views = []  # a region with bounds or steps is a view first (basic slicing in the kernel)
+
+    def as_view(load):
+        n = printer.ndim.get(load.buf, len(load.index))
+        if all(not isinstance(q, Slice) or q == Slice() for q in load.index):
+            return load
+        name = printer.namer.fresh(f"{load.buf}_region")
+        views.append(Let(name, load))
+        ints = sum(not isinstance(q, Slice) for q in load.index)
+        printer.ndim[name] = n - ints
+        printer.dtypes.setdefault(name, printer.dtypes.get(load.buf, "float64"))
+        return Load(name, ())
+
+    target = as_view(Load(s.buf, s.index))
+    ndim = printer.ndim.get(target.buf, len(target.index))
+    items = list(target.index) + [Slice()] * (ndim - len(target.index))
+    index, loops = [], []
+    for axis, item in enumerate(items):
+        if not isinstance(item, Slice):
             index.append(item)
-        axis += 1
-    body = [Store(s.buf, tuple(index), s.value)]
+            continue
+        var = printer.namer.fresh("_i")
+        loops.append((var, ShapeOf(target.buf, axis)))
+        index.append(Var(var))
+    free = [Var(v) for v, _ in loops]
+
+    def region(e):
+        if isinstance(e, Var) and printer.ndim.get(e.name, 0) > 0:
+            e = Load(e.name, ())  # a whole array
+        if not isinstance(e, Load):
+            return None
+        e = as_view(e)
+        n = printer.ndim.get(e.buf, len(e.index))
+        parts = list(e.index) + [Slice()] * (n - len(e.index))
+        axes = [k for k, q in enumerate(parts) if isinstance(q, Slice)]
+        if not axes:
+            return None
+        if len(axes) > len(free):
+            raise _NotKernel("a region load of more axes than the region stored")
+        for k, j in zip(axes, free[len(free) - len(axes):]):
+            parts[k] = Op("switch", (Op("eq", (ShapeOf(e.buf, k), Const(1, "int64"))), Const(0, "int64"), j))
+        return Load(e.buf, tuple(parts))
+    value = substitute(s.value, region)
+    body = [Store(target.buf, tuple(index), value)]
     for var, extent in reversed(loops):
         body = [Loop(var, extent, "parallel", tuple(body))]
-    return body
+    return views + body
+
+
+def is_region_store(s, printer):
+    return any(isinstance(i, Slice) for i in s.index) or len(s.index) < printer.ndim.get(s.buf, len(s.index))
 
 
 def _one_barrier(lines):

@@ -320,25 +320,37 @@ def _fill1(out, value):
 
 
 @cuda.jit
-def _fill1_from(out, cell):
-    i = cuda.grid(1)
-    if i < out.shape[0]:
-        out[i] = cell[0]
+def _fill2(out, value):
+    j, i = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]:
+        out[i, j] = value
+
+
+@cuda.jit
+def _fill3(out, value):
+    k, j, i = cuda.grid(3)
+    if i < out.shape[0] and j < out.shape[1] and k < out.shape[2]:
+        out[i, j, k] = value
+
+
+_FILLS = {1: _fill1, 2: _fill2, 3: _fill3}
 
 
 def fill(out, value):
-    """Set every element of device array `out` (a host value or a device scalar)."""
-    flat = out.reshape(out.size) if out.is_c_contiguous() else None
-    if flat is None:
+    """Set every element of device array `out` (any strides) to a host value or a device
+    scalar's value."""
+    if out.size == 0:
+        return out
+    if is_device(value):
+        value = item(value)  # a kernel argument is a host value
+    if out.ndim == 0:
+        out = out.reshape(1)
+    if out.ndim > 3:
         for k in range(out.shape[0]):
             fill(out[k], value)
         return out
-    if out.size:
-        g, b = grid(out.size)
-        if is_device(value):
-            _fill1_from[g, b](flat, value)
-        else:
-            _fill1[g, b](flat, value)
+    g, b = grid(*reversed(out.shape))
+    _FILLS[out.ndim][g, b](out, value)
     return out
 
 
@@ -467,6 +479,33 @@ def first(a):
     """The first element of a device array, as a device scalar (a view: device scalars
     are never written in place)."""
     return a.reshape(a.size)[0:1]
+
+
+@cuda.jit
+def _gather(a, idx, out):
+    """out[i, j] = a[idx[i], j], a negative index counted from the end (checked before)."""
+    j, i = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]:
+        k = idx[i]
+        out[i, j] = a[k + a.shape[0] if k < 0 else k, j]
+
+
+def take(a, idx):
+    """a[idx] for an integer index array (or scalar) on axis 0: a row per index."""
+    if not is_device(idx):
+        k = int(idx)
+        return a[k + a.shape[0] if k < 0 else k:][0:1].reshape(a.shape[1:] or (1,)) if a.ndim > 1 else \
+            a[k + a.shape[0] if k < 0 else k:][0:1]
+    shape = tuple(idx.shape) + tuple(a.shape[1:])
+    rest = int(np.prod(a.shape[1:], dtype=np.int64))
+    if idx.size == 0 or rest == 0:
+        return empty(shape or (1,), a.dtype)
+    flat_idx = contiguous(idx).reshape(idx.size)
+    out = empty((idx.size, rest), a.dtype)
+    if out.size:
+        g, b = grid(rest, idx.size)
+        _gather[g, b](contiguous(a).reshape((a.shape[0], rest)), flat_idx, out)
+    return out.reshape(shape or (1,))
 
 
 # -- dot: tiled shared-memory products ----------------------------------------------
