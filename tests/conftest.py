@@ -24,15 +24,6 @@ from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 import loopc  # noqa: E402
 
 
-@pytest.fixture(params=["PY", "NUMBA"])
-def mode(request):
-    """Run a test once per backend: sets `loopc.config.mode`, restores it after."""
-    saved = loopc.config.mode
-    loopc.config.mode = request.param
-    yield request.param
-    loopc.config.mode = saved
-
-
 def cuda_available():
     """Whether numba.cuda works here (the simulator, or a GPU): why not, else None."""
     try:
@@ -49,6 +40,18 @@ def use_mode(name):
     saved = loopc.config.mode
     loopc.config.mode = name
     return saved
+
+
+@pytest.fixture(params=os.environ.get("LOOPC_TEST_MODES", "PY,NUMBA").split(","))
+def mode(request):
+    """Run a test once per backend: sets `loopc.config.mode`, restores it after.
+    LOOPC_TEST_MODES (comma-separated, default PY,NUMBA) names others, e.g. CUDA."""
+    if request.param == "CUDA" and cuda_available():
+        pytest.skip(cuda_available())
+    saved = loopc.config.mode
+    loopc.config.mode = request.param
+    yield request.param
+    loopc.config.mode = saved
 
 
 @pytest.fixture(params=["fast_run", "None"])

@@ -54,11 +54,11 @@ from loopc.runtime import cuda as cu
 SCALAR = dict(pyprinter.SCALAR)
 SCALAR.update({
     "maximum": "cu.maximum({0}, {1})", "minimum": "cu.minimum({0}, {1})", "arctan2": "math.atan2({0}, {1})",
-    "sgn": "cu.sign({0})", "sqrt": "cu.sqrt({0})", "int_div": "cu.int_div({0}, {1})", "mod": "cu.mod({0}, {1})",
+    "sgn": "cu.sign({0})", "sqrt": "cu.sqrt({0})", 
     "pow": "cu.power({0}, {1})",
     "exp": "cu.exp({0})", "exp2": "cu.power(2.0, {0})", "expm1": "cu.expm1({0})", "log": "cu.log({0})",
     "log2": "cu.log2({0})", "log10": "cu.log10({0})", "log1p": "cu.log1p({0})",
-    "sin": "math.sin({0})", "cos": "math.cos({0})", "tan": "math.tan({0})", "arcsin": "cu.arcsin({0})",
+    "sin": "cu.sin({0})", "cos": "cu.cos({0})", "tan": "cu.tan({0})", "arcsin": "cu.arcsin({0})",
     "arccos": "cu.arccos({0})", "arctan": "math.atan({0})", "sinh": "cu.sinh({0})", "cosh": "cu.cosh({0})",
     "tanh": "math.tanh({0})", "arcsinh": "math.asinh({0})", "arccosh": "cu.arccosh({0})",
     "arctanh": "cu.arctanh({0})",
@@ -207,6 +207,9 @@ class CudaPrinter:
         if isinstance(value, Call) and value.fn in HOST_CALLS:
             self.set_kind(name, "host")
             return [f"{pad}{name} = {self.hexpr(value)}"]
+        if isinstance(value, Call) and value.fn == "asarray" and self.ndim.get(name, 0) > 0 and \
+                self.array_valued(value.args[0]):
+            return self.elementwise_let(name, value.args[0], pad)
         if isinstance(value, Call):
             self.set_kind(name, "cell" if self.ndim.get(name) == 0 else "dev")
             if value.fn == "asarray" and self.kind.get(name) == "dev":
@@ -237,6 +240,30 @@ class CudaPrinter:
         # a scalar of device data: a one-thread kernel writes a new device scalar
         stmts = [Let(name, value)]
         return self.launch(self.single_thread(stmts, outputs=[name]), stmts, pad)
+
+    def array_valued(self, e):
+        return any(isinstance(n, Var) and self.ndim.get(n.name, 0) > 0 for n in walk(e))
+
+    def elementwise_let(self, name, e, pad):
+        """`name = asarray(e)` of an array expression (NumPy's whole-array arithmetic): a
+        new buffer, stored element by element (the calls inside it first, on the host)."""
+        lines = []
+
+        def hoist(x):
+            if isinstance(x, Call):
+                tmp = self.namer.fresh(f"{name}_{x.fn}")
+                lines.extend(self.let(Let(tmp, x), pad))
+                return Var(tmp)
+            if isinstance(x, Op):
+                return Op(x.fn, tuple(hoist(a) for a in x.args))
+            if isinstance(x, Cast):
+                return Cast(hoist(x.value), x.dtype)
+            return x
+        e = hoist(e)
+        shape = dict(self.fn.shapes).get(name)
+        depth = len(pad) // 4
+        lines += self.statement(Alloc(name, self.dtypes.get(name, "float64"), tuple(shape)), depth)
+        return lines + self.statement(Store(name, (), e), depth)
 
     def alloc(self, s, pad):
         self.set_kind(s.name, "dev")
@@ -360,8 +387,8 @@ class CudaPrinter:
 
     def hcall(self, e):
         if e.fn not in DEVICE_CALLS:
-            raise UnsupportedError("mode 'CUDA' cannot compile the library call %r (an op whose result shape "
-                                   "depends on the data, or not ported to the GPU); CUDA supports %s",
+            raise UnsupportedError("mode 'CUDA' cannot compile the op %r: the CUDA backend has no kernel for it "
+                                   "(its library calls are %s); use mode 'NUMBA' or 'PY'",
                                    e.fn, ", ".join(CUDA_CALLS))
         args = []
         for a in e.args:

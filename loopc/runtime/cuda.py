@@ -102,9 +102,11 @@ def minimum(a, b):
 
 @cuda.jit(device=True)
 def sign(a):
-    if a != a:
-        return a
-    return (a > 0) - (a < 0)
+    if a > 0:
+        return 1
+    if a < 0:
+        return -1
+    return a * 0  # 0, -0.0 or nan, of a's type
 
 
 @cuda.jit(device=True)
@@ -150,6 +152,21 @@ def log10(a):
 @cuda.jit(device=True)
 def sqrt(a):
     return math.sqrt(a) if a >= 0 else math.nan
+
+
+@cuda.jit(device=True)
+def sin(a):  # nan for an infinity (Python's math raises)
+    return math.sin(a) if a - a == 0 else math.nan
+
+
+@cuda.jit(device=True)
+def cos(a):
+    return math.cos(a) if a - a == 0 else math.nan
+
+
+@cuda.jit(device=True)
+def tan(a):
+    return math.tan(a) if a - a == 0 else math.nan
 
 
 @cuda.jit(device=True)
@@ -211,29 +228,45 @@ def xlogy0(a, b):
 
 
 @cuda.jit(device=True)
-def floor(a):  # a float, as np.floor (math.floor gives an int, and raises on nan in Python)
-    if a != a or a == math.inf or a == -math.inf:
-        return a
-    return a - ((a % 1.0) if a >= 0 else (a % 1.0))
+def _integral(x):
+    """Whether float x needs no rounding (nan, an infinity, 0 or beyond 2**52)."""
+    return not (x - x == 0) or x == 0 or x >= 4503599627370496.0 or x <= -4503599627370496.0
+
+
+@cuda.jit(device=True)
+def floor(a):  # a float, as np.floor (Python's math.floor gives an int and raises on nan)
+    x = float(a)
+    if _integral(x):
+        return x
+    return math.copysign(float(math.floor(x)), x)
 
 
 @cuda.jit(device=True)
 def ceil(a):
-    return -floor(-a)
+    x = float(a)
+    if _integral(x):
+        return x
+    return math.copysign(float(math.ceil(x)), x)  # ceil(-0.5) is -0.0
 
 
 @cuda.jit(device=True)
 def trunc(a):
-    return floor(a) if a >= 0 else ceil(a)
+    x = float(a)
+    if _integral(x):
+        return x
+    return math.copysign(float(math.trunc(x)), x)
 
 
 @cuda.jit(device=True)
 def rint(a):  # round half to even, as np.rint
-    f = floor(a)
-    d = a - f
+    x = float(a)
+    if _integral(x):
+        return x
+    f = float(math.floor(x))
+    d = x - f
     if d > 0.5 or (d == 0.5 and f % 2.0 != 0.0):
-        return f + 1.0
-    return f
+        f += 1.0
+    return math.copysign(f, x)
 
 
 @cuda.jit(device=True)
@@ -437,21 +470,21 @@ def _transpose2(src, out):
 
 
 def transpose(a, perm):
-    """`a` with its axes permuted: a view for 2-d arrays (the device array's `.T`), else a copy."""
+    """`a` with its axes permuted: a view for 2-d arrays (the device array's `.T`), else a
+    copy, one launch per index of the new first axis."""
     perm = tuple(perm)
     if perm == tuple(range(a.ndim)):
         return a
     if a.ndim == 2:
         return a.T
-    if a.ndim == 3:
-        out = empty(tuple(a.shape[p] for p in perm), a.dtype)
-        for k in range(out.shape[0]):  # out[k] is a[..k..] on axis perm[0], permuted in 2-d
-            index = [slice(None)] * 3
-            index[perm[0]] = k
-            rest = [p for p in range(3) if p != perm[0]]
-            copy_into(transpose(a[tuple(index)], (0, 1) if perm[1:] == tuple(rest) else (1, 0)), out[k])
-        return out
-    raise LoopcValueError("CUDA: transpose of a %d-d array is not supported", a.ndim)
+    out = empty(tuple(a.shape[p] for p in perm), a.dtype)
+    rest = [p for p in range(a.ndim) if p != perm[0]]
+    inner = tuple(rest.index(p) for p in perm[1:])
+    for k in range(out.shape[0]):  # out[k] is a at index k on axis perm[0], permuted
+        index = [slice(None)] * a.ndim
+        index[perm[0]] = k
+        copy_into(transpose(a[tuple(index)], inner), out[k])
+    return out
 
 
 def concatenate(parts, axis):
