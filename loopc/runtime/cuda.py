@@ -432,15 +432,24 @@ def copy_into(src, out):
     return out
 
 
+def on_device(a):
+    """`a` on the device: a host scalar (a 0-d input) as a device scalar."""
+    return a if is_device(a) else to_device(np.asarray(a))
+
+
 def copy(a):
+    a = on_device(a)
     return copy_into(a, empty(a.shape, a.dtype))
 
 
 def contiguous(a):
+    a = on_device(a)
     return a if a.is_c_contiguous() else copy(a)
 
 
 def astype(a, dtype):
+    if not is_device(a):
+        return to_device(np.asarray(a).astype(dtype))
     if a.dtype == np.dtype(dtype):
         return a
     return copy_into(a, empty(a.shape, dtype))
@@ -457,6 +466,8 @@ def reshape(a, *shape):
 
 
 def expand_dims(a, axis):
+    if not is_device(a):
+        return to_device(np.expand_dims(np.asarray(a), axis))
     shape = list(a.shape)
     shape.insert(axis, 1)
     return contiguous(a).reshape(tuple(shape))
@@ -488,6 +499,7 @@ def transpose(a, perm):
 
 
 def concatenate(parts, axis):
+    parts = [on_device(p) for p in parts]
     shape = list(parts[0].shape)
     shape[axis] = sum(p.shape[axis] for p in parts)
     out = empty(tuple(shape), parts[0].dtype)
@@ -525,6 +537,7 @@ def _gather(a, idx, out):
 
 def take(a, idx):
     """a[idx] for an integer index array (or scalar) on axis 0: a row per index."""
+    a = on_device(a)
     if not is_device(idx):
         k = int(idx)
         return a[k + a.shape[0] if k < 0 else k:][0:1].reshape(a.shape[1:] or (1,)) if a.ndim > 1 else \
@@ -623,5 +636,6 @@ def dot_into(a, b, out):
 
 
 def dot(a, b):
+    a, b = on_device(a), on_device(b)
     shape = tuple(a.shape[:-1]) + tuple(b.shape[1:] if b.ndim == 2 else ())
     return dot_into(a, b, empty(shape or (1,), np.result_type(a.dtype, b.dtype)))
