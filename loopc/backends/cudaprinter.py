@@ -28,7 +28,6 @@ parameters and is the CPU printer's output with these differences:
 Multi-block persistent kernels (a cooperative grid sync) need a GPU to test and
 are not built: a scan's kernel runs in one block.
 """
-import re
 from dataclasses import replace
 
 import numpy as np
@@ -37,7 +36,7 @@ from ..errors import UnsupportedError
 from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If, Let, Load, Loop, Namer, Op, ShapeOf,
                         Slice, Store, Var, names_read, substitute, walk)
 from . import pyprinter
-from .pyprinter import array_literal, host_params, literal, np_dtype
+from .pyprinter import array_literal, literal, np_dtype
 
 HEADER = """\
 import math
@@ -396,8 +395,6 @@ class CudaPrinter:
                 args.append(a.name)
             elif isinstance(a, Load) and self.is_view(a):
                 args.append(self.hexpr(a, raw=True))
-            elif isinstance(a, Call):
-                args.append(self.hexpr(a))
             else:
                 args.append(self.hexpr(a))
         return DEVICE_CALLS[e.fn](args, e.params)
@@ -527,7 +524,8 @@ class CudaPrinter:
         if checks:
             self.uses_errors = True
             args += ["_err.flag", "_err.args"]
-        lines.append(f"{pad}{name}[{config}]({', '.join(args)})")
+        launch = f"{name}[{config}]" if "cu.grid(" in config else f"{name}_launch"
+        lines.append(f"{pad}{launch}({', '.join(args)})")
         if checks:
             lines.append(f"{pad}_err.raise_first(CHECKS)")
         for var, cell in outs:
@@ -562,13 +560,15 @@ class CudaPrinter:
         for v in outputs:
             self.dtypes.setdefault(v, emitter.dtype_of(v))
         sig = names + [c for _, c in outs] + (["_ef", "_ea"] if emitter.checks else [])
-        lines = ["@cuda.jit", f"def {kname}({', '.join(sig)}):"] + prologue
+        lines = ["@cuda.jit", f"def {kname}({', '.join(sig)}):"] + prologue + emitter.shared
         if emitter.checks and emitter.persistent:
             lines.append("    _failed = 0")
         lines += body
         if outs:
             lines.append("    if " + emitter.first_thread + ":")
             lines += [f"        {c}[0] = {v}" for v, c in outs]
+        if "cu.grid(" not in config:  # a launch configuration bound once, when the module loads
+            lines.append(f"{kname}_launch = {kname}[{config}]")
         self.kernels.append("\n".join(lines) + "\n")
         return kname, params, config, outs, emitter.checks
 
@@ -648,6 +648,7 @@ class KernelEmitter:
         self.persistent = False
         self.first_thread = "True"
         self.local_dtypes = {}
+        self.shared = []  # shared-memory declarations, printed at the kernel's top
 
     def dtype_of(self, name):
         return self.local_dtypes.get(name) or self.p.dtypes.get(name) or "int64"
@@ -806,6 +807,11 @@ class KernelEmitter:
         grid_loops, inner = owned
         if any(names_read(lp.extent) & {q.var for q in grid_loops} for lp in grid_loops):
             raise _NotKernel("a nest whose extents depend on its own indices")
+        if len(grid_loops) == 1:  # the loop itself, strided over the threads
+            lp = grid_loops[0]
+            start = "_tid" if lp.start == Const(0, "int64") else f"{self.expr(lp.start)} + _tid"
+            head = f"{pad}for {lp.var} in range({start}, {self.expr(lp.extent)}, cu.BLOCK):"
+            return [sync, head] + self.block(inner, depth + 1) + [sync]
         counts = [self.count(lp) for lp in grid_loops]
         flat = self.p.namer.fresh("_f")
         lines = [sync, f"{pad}for {flat} in range(_tid, {' * '.join(counts)}, cu.BLOCK):"]
@@ -840,16 +846,16 @@ class KernelEmitter:
         flat = self.p.namer.fresh("_f")
         counts = [self.count(lp) for lp in loops]
         ident = _identity(combine, dtype)
-        lines = [f"{pad}{part} = cuda.shared.array(cu.BLOCK, {np_dtype(dtype)})",
-                 f"{pad}{mine} = {ident}",
+        self.shared.append(f"    {part} = cuda.shared.array(cu.BLOCK, {np_dtype(dtype)})")
+        lines = [f"{pad}{mine} = {ident}",
                  f"{pad}for {flat} in range(cuda.threadIdx.x, {' * '.join(counts)}, cu.BLOCK):"]
         lines += self.unflatten(flat, loops, counts, depth + 1)
         for let in lets:
             lines += self.statement(let, depth + 1)
-        step = self.expr(_combine_expr(combine, Var(mine), x, x))
+        step = self.expr(_combine_expr(combine, Var(mine), x))
         lines.append(f"{pad}    {mine} = {step}")
         tree = self.expr(_combine_expr(combine, Load(part, (Var("_t"),)), Load(part, (Op("add", (Var("_t"),
-                                                                                       Var("_s"))),)), None))
+                                                                                       Var("_s"))),))))
         lines += [f"{pad}_t = cuda.threadIdx.x",
                   f"{pad}{part}[_t] = {mine}",
                   f"{pad}cuda.syncthreads()",
@@ -859,7 +865,7 @@ class KernelEmitter:
                   f"{pad}        {part}[_t] = {tree}",
                   f"{pad}    cuda.syncthreads()",
                   f"{pad}    _s //= 2"]
-        total = self.expr(_combine_expr(combine, Var(acc), Load(part, (Const(0, "int64"),)), None))
+        total = self.expr(_combine_expr(combine, Var(acc), Load(part, (Const(0, "int64"),))))
         lines.append(f"{pad}{acc} = {total}")
         if persistent:
             lines.append(f"{pad}cuda.syncthreads()  # every thread has read the total before the next write")
@@ -905,7 +911,7 @@ def _match_combine(e, acc):
     return None
 
 
-def _combine_expr(combine, a, b, _unused):
+def _combine_expr(combine, a, b):
     return Op(combine, (a, b))
 
 
@@ -1097,7 +1103,3 @@ def _read_counts(fn):
         for n in names_read(r):
             counts[n] = counts.get(n, 0) + 1
     return counts
-
-
-def used_names(source):
-    return set(re.findall(r"\b\w+\b", source))

@@ -27,7 +27,6 @@ BLOCK = 64
 BLOCK2 = (16, 4)
 BLOCK3 = (8, 4, 2)
 TILE = 8  # the side of dot's shared-memory tiles (TILE * TILE threads a block)
-SIMULATOR = cuda.simulator_enabled if hasattr(cuda, "simulator_enabled") else False
 
 
 def blocks(n, per):
@@ -282,20 +281,6 @@ def isinf(a):
 @cuda.jit(device=True)
 def power(a, b):
     return a ** b
-
-
-@cuda.jit(device=True)
-def int_div(a, b):  # NumPy's integer floor division: 0 for a zero divisor
-    if b == 0:
-        return 0 * a
-    return a // b
-
-
-@cuda.jit(device=True)
-def mod(a, b):
-    if b == 0:
-        return 0 * a
-    return a % b
 
 
 # -- checks inside kernels ------------------------------------------------------
