@@ -524,7 +524,7 @@ class CudaPrinter:
         if checks:
             self.uses_errors = True
             args += ["_err.flag", "_err.args"]
-        launch = f"{name}[{config}]" if "cu.grid(" in config else f"{name}_launch"
+        launch = f"{name}_launch[{config}]" if "cu.grid(" in config else f"{name}_launch"
         lines.append(f"{pad}{launch}({', '.join(args)})")
         if checks:
             lines.append(f"{pad}_err.raise_first(CHECKS)")
@@ -564,11 +564,15 @@ class CudaPrinter:
         if emitter.checks and emitter.persistent:
             lines.append("    _failed = 0")
         lines += body
-        if outs:
+        if outs and emitter.first_thread == "True":
+            lines += [f"    {c}[0] = {v}" for v, c in outs]
+        elif outs:
             lines.append("    if " + emitter.first_thread + ":")
             lines += [f"        {c}[0] = {v}" for v, c in outs]
         if "cu.grid(" not in config:  # a launch configuration bound once, when the module loads
             lines.append(f"{kname}_launch = {kname}[{config}]")
+        else:  # bound once per grid
+            lines.append(f"{kname}_launch = cu.Launcher({kname})")
         self.kernels.append("\n".join(lines) + "\n")
         return kname, params, config, outs, emitter.checks
 

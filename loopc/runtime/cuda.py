@@ -42,6 +42,21 @@ def grid(*extents):
     return tuple(blocks(n, b) for n, b in zip(extents, per)), per
 
 
+class Launcher:
+    """`kernel[config]` bound once per launch configuration (binding one costs more host
+    time than the launch itself): `Launcher(kernel)[grid(n)](args)`."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.configs = {}
+
+    def __getitem__(self, config):
+        bound = self.configs.get(config)
+        if bound is None:
+            bound = self.configs[config] = self.kernel[config]
+        return bound
+
+
 # -- data in and out ------------------------------------------------------------
 
 def is_device(value):
