@@ -152,7 +152,9 @@ class Kernel:
         `__cuda_array_interface__` objects pass through); its results as it gives them
         (device arrays and device scalars: the caller copies out what it wants on the host)."""
         from ..runtime import cuda as cu
-        return self.fn(*(cu.to_device(v) if isinstance(v, np.ndarray) or cu.is_device(v) else v for v in values))
+        with np.errstate(all="ignore"):  # the host's scalar math, as PY mode's
+            return self.fn(*(cu.to_device(v) if isinstance(v, np.ndarray) or cu.is_device(v) else v
+                             for v in values))
 
     def _run_py(self, *values):
         with np.errstate(all="ignore"):
