@@ -13,15 +13,41 @@ else:
     os.environ["LOOPC_CACHE_DIR"] = tempfile.mkdtemp(prefix="loopc-tests-")
     atexit.register(shutil.rmtree, os.environ["LOOPC_CACHE_DIR"], ignore_errors=True)
 
+# CUDA mode's tests run on numba's simulator unless LOOPC_CUDA_HARDWARE=1 (set before
+# anything imports numba.cuda, which reads it once).
+if os.environ.get("LOOPC_CUDA_HARDWARE") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 import loopc  # noqa: E402
 
 
-@pytest.fixture(params=["PY", "NUMBA"])
+def cuda_available():
+    """Whether numba.cuda works here (the simulator, or a GPU): why not, else None."""
+    try:
+        from numba import cuda
+        return None if cuda.is_available() else "numba.cuda finds no GPU (and the simulator is off)"
+    except Exception as exc:  # numba without its cuda package, a broken driver
+        return f"numba.cuda is unavailable: {exc}"
+
+
+def use_mode(name):
+    """Set `loopc.config.mode` to `name` for one test (a CUDA test skips without numba.cuda)."""
+    if name == "CUDA" and cuda_available():
+        pytest.skip(cuda_available())
+    saved = loopc.config.mode
+    loopc.config.mode = name
+    return saved
+
+
+@pytest.fixture(params=os.environ.get("LOOPC_TEST_MODES", "PY,NUMBA").split(","))
 def mode(request):
-    """Run a test once per backend: sets `loopc.config.mode`, restores it after."""
+    """Run a test once per backend: sets `loopc.config.mode`, restores it after.
+    LOOPC_TEST_MODES (comma-separated, default PY,NUMBA) names others, e.g. CUDA."""
+    if request.param == "CUDA" and cuda_available():
+        pytest.skip(cuda_available())
     saved = loopc.config.mode
     loopc.config.mode = request.param
     yield request.param

@@ -2,7 +2,7 @@
 theano-loop-tutorial.txt), inlined with only the imports changed and each
 `print` replaced by capturing the value, checked against the numbers the
 document prints (and against the document's own NumPy comparison, where it
-has one). Each runs in PY and NUMBA mode through the `mode` fixture.
+has one). Each runs in PY, NUMBA and CUDA mode through the `mode` fixture.
 
 The last tests run every script in examples/ as a user would, in PY mode only
 to keep compile time down (the NUMBA path is covered by the inlined copies).
@@ -18,6 +18,7 @@ import pytest
 
 import loopc as theano
 import loopc.tensor as T
+from conftest import use_mode
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_EXAMPLES = [
@@ -26,6 +27,14 @@ SEED_EXAMPLES = [
 ]
 # Examples beyond the seed document, tested where their feature is (rnn_train: tests/test_scan_grad.py).
 OTHER_EXAMPLES = ["rnn_train"]
+
+
+@pytest.fixture(params=["PY", "NUMBA", "CUDA"])
+def mode(request):
+    """The seeds run in every backend, CUDA (on numba's simulator in CI) included."""
+    saved = use_mode(request.param)
+    yield request.param
+    theano.config.mode = saved
 
 
 # The document's numbers were printed with Theano's default floatX.

@@ -117,12 +117,16 @@ class Kernel:
         self.timings = {}  # stage -> seconds: lowering, each loop pass, printing, loading
         self.loops = loop_stages(graph, "fn", options, self.timings)
         start = time.perf_counter()
-        self.source = print_function(self.loops[-1][1])
+        self.source = _printer(backend)(self.loops[-1][1])
         self.timings["print"] = time.perf_counter() - start
         key = cache_key(self.source, backend)
         start = time.perf_counter()
         module = load_source(self.source, key)
         self.timings["load"] = time.perf_counter() - start
+        if backend == "CUDA":
+            self.fn = module.fn
+            self.run = self._run_cuda
+            return
         if backend != "NUMBA":
             self.fn = module.fn
             self.run = self._run_py
@@ -143,9 +147,25 @@ class Kernel:
         """The seconds Numba has spent compiling this code in this process (0 in PY)."""
         return getattr(self.fn, "loopc_compile_seconds", 0.0)
 
+    def _run_cuda(self, *values):
+        """The host function on device copies of the array arguments (device arrays and
+        `__cuda_array_interface__` objects pass through); its results as it gives them
+        (device arrays and device scalars: the caller copies out what it wants on the host)."""
+        from ..runtime import cuda as cu
+        with np.errstate(all="ignore"):  # the host's scalar math, as PY mode's
+            return self.fn(*(cu.to_device(v) if isinstance(v, np.ndarray) or cu.is_device(v) else v
+                             for v in values))
+
     def _run_py(self, *values):
         with np.errstate(all="ignore"):
             return self.fn(*values)
+
+
+def _printer(backend):
+    if backend == "CUDA":
+        from .cudaprinter import print_cuda_function  # numba.cuda loads only for CUDA mode
+        return print_cuda_function
+    return print_function
 
 
 def _quiet_compiles(dispatcher):

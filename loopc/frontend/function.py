@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import passes, runtime
 from ..config import MODES, config
-from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnsupportedError, UnusedInputError
+from ..errors import DebugModeError, LoopcTypeError, LoopcValueError, UnusedInputError
 from ..ir.graph import Constant, Graph, SharedVariable, Variable, ancestors, clone_replace, graph_inputs, is_rng
 from ..ir.interpret import evaluate
 from ..ir.ops import RandomOp
@@ -93,8 +93,11 @@ def resolve_mode(mode):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=False, mode=None,
-             name=None, profile=False, on_unused_input="raise", no_default_updates=False, rebuild_strict=True):
-    """Compile `outputs` (a variable, a list, or None) of `inputs` (variables or `In`s); see SPEC section 1."""
+             name=None, profile=False, on_unused_input="raise", no_default_updates=False, rebuild_strict=True,
+             device_outputs=False):
+    """Compile `outputs` (a variable, a list, or None) of `inputs` (variables or `In`s); see SPEC section 1.
+    In mode 'CUDA', `device_outputs=True` returns the outputs as numba device arrays (a 0-d
+    output as a 1-element array) instead of NumPy arrays."""
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     specs = [as_in(item, i) for i, item in enumerate(inputs)]
     inputs = [spec.variable for spec in specs]
@@ -121,7 +124,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     _check_inputs_used(inputs, out_list + [v for _, v in update_pairs], on_unused_input, name)
     mode_name = resolve_mode(mode)
     return Function(inputs, out_list, single, update_pairs, mode_name, mode, allow_input_downcast, name, profile,
-                    bindings=bindings)
+                    bindings=bindings, device_outputs=device_outputs)
 
 
 def _bindings(specs, allow_input_downcast):
@@ -254,8 +257,9 @@ class Function:
     """A compiled function. `f.source` is the generated Python; `f.dump(stage)` the IR."""
 
     def __init__(self, inputs, outputs, single, updates, mode_name, mode, allow_input_downcast, name,
-                 profile=False, bindings=None):
+                 profile=False, bindings=None, device_outputs=False):
         started = time.perf_counter()
+        self.device_outputs = device_outputs and mode_name == "CUDA"
         self.inputs, self.outputs, self.single = inputs, outputs, single
         self.bindings = bindings or Bindings([In(v) for v in inputs], [None] * len(inputs))
         self.updates = updates
@@ -311,8 +315,6 @@ class Function:
 
     def _compile(self, mode_name):
         from ..backends import compile_graph
-        if mode_name == "CUDA":
-            raise UnsupportedError("mode 'CUDA': the CUDA backend is not built yet; use 'NUMBA' or 'PY'")
         if mode_name in ("MONITOR", "REFERENCE"):
             return {}
         if mode_name == "DEBUG":
@@ -381,6 +383,8 @@ class Function:
         label = f"input {i} ({var.name})" if var.name else f"input {i}"
         downcast = self.allow_input_downcast if spec.allow_downcast is None else spec.allow_downcast
         check = var.type.checker(label, downcast)
+        if self.mode == "CUDA":
+            check = _device_checker(var, label, check)
         if not spec.strict:
             return check
 
@@ -396,6 +400,8 @@ class Function:
 
     def _call(self, args, kwargs):
         values = self._input_values(args, kwargs)
+        if self.mode == "CUDA":
+            return self._call_cuda(values)
         shared_values = [sv.container[0] for sv in self.shared]
         if self.mode == "DEBUG":  # both backends draw from copies: the states move only once both agree
             results = self._run("PY", values, shared_values, copies=True)
@@ -408,6 +414,36 @@ class Function:
         if self._update_plan:
             for (shared, rng, dtype), value in zip(self._update_plan, results[len(self.outputs):]):
                 shared.container[0] = value if rng else _fresh(value, dtype, arrays)
+        return outs[0] if self.single else outs
+
+    def _call_cuda(self, values):
+        """A call in CUDA mode: the shared variables' values stay on the device between calls
+        (each container's device copy, made on first use and after `set_value`); the updates
+        are held there when the call succeeds, and copied back only when read."""
+        from ..runtime import cuda as cu
+        shared_values = []
+        for sv in self.shared:
+            if is_rng(sv) or sv.ndim == 0:
+                shared_values.append(sv.container[0])
+                continue
+            if sv.container.device is None:
+                sv.container.mirror(cu.to_device(sv.container[0]))
+            shared_values.append(sv.container.device)
+        results = self._run("CUDA", values, shared_values)
+        outs = results[:len(self.outputs)]
+        values = [v for v in values if isinstance(v, np.ndarray)]
+        if self.device_outputs:
+            outs = [cu.copy(o) if cu.is_device(o) else o for o in outs]  # never an input's memory
+        else:
+            outs = [_fresh(o, dtype, values) for o, dtype in zip(outs, self._out_dtypes)]
+        for (shared, rng, dtype), value in zip(self._update_plan, results[len(self.outputs):]):
+            if rng:
+                shared.container[0] = value
+            elif cu.is_device(value) and shared.ndim:
+                value = cu.copy(value)  # the update's own memory: no other value aliases it
+                shared.container.hold(value, _fetcher(value, dtype))
+            else:
+                shared.container[0] = _fresh(cu.to_host(value, shared.ndim), dtype, values)
         return outs[0] if self.single else outs
 
     def _input_values(self, args, kwargs):
@@ -455,6 +491,8 @@ class Function:
             profiled = mode == self.profile.backend
             args.append(self.profile.record if profiled else self.profile.scratch)
             kernel = self.profile.timed(kernel) if profiled else kernel
+        if mode == "CUDA":
+            kernel = self._cuda_results(kernel)
         if not self._rng_args:
             return list(kernel(*args))
         states = [args[i] for i in self._rng_args]
@@ -474,6 +512,18 @@ class Function:
         if snapshots:
             self._settle(states, snapshots, results)
         return results
+
+    def _cuda_results(self, kernel):
+        """`kernel` giving NumPy arrays of its outputs' device arrays (0-d for 0-d outputs;
+        as they are with `device_outputs`); the updates of shared arrays stay on the device."""
+        from ..runtime import cuda as cu
+        n = len(self.outputs)
+        ndims = [None if is_rng(v) or (k < n and self.device_outputs) or (k >= n and v.ndim) else v.ndim
+                 for k, v in enumerate(self.graph.outputs)]
+
+        def run(*args):
+            return [r if ndim is None else cu.to_host(r, ndim) for r, ndim in zip(kernel(*args), ndims)]
+        return run
 
     def _settle(self, states, snapshots, results):
         """After a call that succeeded: a state that advanced but is not the update of its
@@ -512,6 +562,33 @@ def _node_label(node):
     label = getattr(node.op, "label", None)
     head = f"{node.op.name} {label!r}" if isinstance(label, str) else node.op.name
     return f"{head} -> {', '.join(v.name or str(v.type) for v in node.outputs)}"
+
+
+def _device_checker(var, label, check):
+    """`check` (an input's), letting a device array of the input's dtype and ndim through
+    as it is (no copy: numba device arrays, CuPy, torch through the CUDA array interface)."""
+    from ..runtime import cuda as cu
+    dtype = NUMPY_DTYPES.get(var.dtype)
+
+    def device_check(value):
+        if not cu.is_device(value):
+            return check(value)
+        value = cu.to_device(value)
+        if np.dtype(value.dtype) != dtype or len(value.shape) != var.ndim:
+            raise LoopcTypeError("%s expects %s, got a device array of dtype %s and ndim %d", label,
+                                 var.type.describe(), np.dtype(value.dtype).name, len(value.shape))
+        if any(flag and value.shape[a] != 1 for a, flag in enumerate(var.broadcastable)):
+            raise LoopcTypeError("%s expects %s, got a device array of shape %s", label, var.type.describe(),
+                                 tuple(value.shape))
+        return value
+    return device_check
+
+
+def _fetcher(value, dtype):
+    """The host value of device array `value`, for a shared variable's container."""
+    def fetch():
+        return value.copy_to_host().astype(dtype, copy=False)
+    return fetch
 
 
 def _distinct(states):

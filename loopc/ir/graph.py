@@ -167,12 +167,43 @@ class Constant(Variable):
         return f"<Constant {self.data!r}: {self.type}>"
 
 
+class Container(list):
+    """A shared variable's storage: `container[0]` is its value. A backend that keeps the
+    value elsewhere between calls (CUDA mode: on the device) puts it there with
+    `hold(device, fetch)`; the first read of `container[0]` after that fetches the value
+    back (`fetch()`), and a write drops the device copy (`set_value` refreshes it)."""
+
+    def __init__(self, value):
+        super().__init__([value])
+        self.device = None  # the value on the device, while it is current
+        self._fetch = None
+
+    def __getitem__(self, k):
+        if self._fetch is not None and k == 0:
+            list.__setitem__(self, 0, self._fetch())
+            self._fetch = None
+        return list.__getitem__(self, k)
+
+    def __setitem__(self, k, value):
+        list.__setitem__(self, k, value)
+        self.device, self._fetch = None, None
+
+    def hold(self, device, fetch):
+        """The current value is `device`; `fetch()` gives it on the host when asked for."""
+        self.device, self._fetch = device, fetch
+
+    def mirror(self, device):
+        """`device` holds the same value as `container[0]` (a copy made for a call)."""
+        self.device = device
+
+
 class SharedVariable(Variable):
     """A variable whose value persists between calls (Theano's `shared`)."""
 
     def __init__(self, type, value, name=None, strict=False):
         super().__init__(type, name=name)
-        self.container = [type.filter(value, f"shared variable {name or ''}".rstrip(), allow_downcast=not strict)]
+        self.container = Container(type.filter(value, f"shared variable {name or ''}".rstrip(),
+                                               allow_downcast=not strict))
         self.default_update = None
 
     def get_value(self, borrow=False, return_internal_type=False):
