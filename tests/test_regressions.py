@@ -152,6 +152,19 @@ def test_zero_step_rows_of_a_reshape_to_a_constant_shape(mode, optimizer):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_boolean_mask_in_a_scan_step(mode, optimizer):
+    # x[m] counts m's True entries in a loop from `count = 0`: the scan took that first 0
+    # for the step's row length, allocated rows of length 0 before the loop and failed
+    # (NumPy's broadcast error) storing the first row (found by the gradient cases).
+    X, m = T.dmatrix("X"), T.vector("m", dtype="bool")
+    out, _ = loopc.scan(lambda x: x[m] * 2, sequences=[X])
+    got = run(mode, [X, m], [out, loopc.grad(out.sum(), X)], np.arange(6.0).reshape(2, 3),
+              np.array([True, False, True]))
+    np.testing.assert_array_equal(got[0], [[0.0, 4.0], [6.0, 10.0]])
+    np.testing.assert_array_equal(got[1], [[2.0, 0.0, 2.0], [2.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_zero_step_rows_of_a_shared_value_the_scan_updates(mode, optimizer):
     # The first step would read the shared value the call starts with: its rows have that
     # shape (every mode gave rows of length 0; the differential generator expects (0, 2)).

@@ -1230,10 +1230,12 @@ class ScanLowering:
         step's `let`s; None when they depend on the step (its index, a state, a tap, a shared
         value, anything stored or defined under a condition)."""
         block = self.lw.block
+        # a name a nested loop or branch assigns again (a count) has no one value either
+        nested = defined_in([s for s in block if isinstance(s, (Loop, If))])
         lets = {}
         for s in block:
             if isinstance(s, Let):
-                lets[s.name] = None if s.name in lets else s.value  # defined twice: not one value
+                lets[s.name] = None if s.name in lets or s.name in nested else s.value  # defined twice
         step = (defined_in(block) - {k for k, v in lets.items() if v is not None}) | set(shared) | {t.name}
 
         def see_through(e):
