@@ -1654,11 +1654,13 @@ def grad_cases(draw, max_steps=5, scan=None):
         cost = cost + t
     free = [(v, name) for v, name in zip(root.inputs, root.input_names) if v.dtype == "float64"]
     free += [(sv, e.name) for sv, _, e in root.shared]
-    # the first one, when the cost reads any: a gradient the cost does not reach is zeros
+    # all of them, or some with the first one the cost reads (a gradient the cost does not
+    # reach is zeros); a scan's backward loop computes only the gradients asked for
     read = ancestors([cost])
     free.sort(key=lambda pair: pair[0] not in read)
-    chosen = [0] + draw(st.lists(st.sampled_from(range(1, len(free))), max_size=len(free) - 1, unique=True)) \
-        if len(free) > 1 else [0]
+    chosen = list(range(len(free)))
+    if len(free) > 1 and draw(st.booleans()):
+        chosen = [0] + draw(st.lists(st.sampled_from(chosen[1:]), max_size=len(free) - 1, unique=True))
     wrt = [free[k][0] for k in chosen]
     names = [free[k][1] for k in chosen]
     text = ["import numpy as np", "import loopc", "import loopc.tensor as T",
