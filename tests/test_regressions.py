@@ -139,6 +139,32 @@ def test_zero_step_rows_of_an_nd_dot(mode, optimizer):
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
+def test_zero_step_rows_of_a_reshape_to_a_constant_shape(mode, optimizer):
+    # cumsum(s, axis=None) flattens s with reshape(s, (-1,)): the lowering gave a constant
+    # shape's reshape no shape expressions, so without the optimizer (which moves it out of
+    # the loop) no step gave rows of length 0 where the reference gives 2 (found by the
+    # gradient cases).
+    s, x = loopc.shared(np.ones((1, 2)), name="s"), T.dmatrix("x")
+    out, _ = loopc.scan(lambda xt, s_: [T.cumsum(s_, axis=None), T.reshape(s_ * xt.sum(), (2, 1))],
+                        sequences=[x], non_sequences=[s])
+    assert [o.shape for o in run(mode, [x], out, np.zeros((0, 3)))] == [(0, 2), (0, 2, 1)]
+    assert [o.shape for o in run(mode, [x], out, np.ones((2, 3)))] == [(2, 2), (2, 2, 1)]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_a_boolean_mask_in_a_scan_step(mode, optimizer):
+    # x[m] counts m's True entries in a loop from `count = 0`: the scan took that first 0
+    # for the step's row length, allocated rows of length 0 before the loop and failed
+    # (NumPy's broadcast error) storing the first row (found by the gradient cases).
+    X, m = T.dmatrix("X"), T.vector("m", dtype="bool")
+    out, _ = loopc.scan(lambda x: x[m] * 2, sequences=[X])
+    got = run(mode, [X, m], [out, loopc.grad(out.sum(), X)], np.arange(6.0).reshape(2, 3),
+              np.array([True, False, True]))
+    np.testing.assert_array_equal(got[0], [[0.0, 4.0], [6.0, 10.0]])
+    np.testing.assert_array_equal(got[1], [[2.0, 0.0, 2.0], [2.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_zero_step_rows_of_a_shared_value_the_scan_updates(mode, optimizer):
     # The first step would read the shared value the call starts with: its rows have that
     # shape (every mode gave rows of length 0; the differential generator expects (0, 2)).

@@ -545,6 +545,9 @@ def lower_reshape(lw, node):
         lengths = [int(n) for n in shape_var.data]
         dims = tuple(Const(n, "int64") for n in lengths)
         bad = reshape_mismatch(size, lengths)
+        known = constant_reshape_lengths(lw, var, lengths)
+        if known is not None:  # a step's row shape known before its loop (flatten in a scan)
+            lw.shapes[out] = known
     elif counts_vector(shape_var, lw.counts):
         dims = tuple(lw.value(v) for v in shape_var.owner.inputs)
         bad = op("neq", size, product(dims))
@@ -588,6 +591,17 @@ def product(values):
     for v in values[1:]:
         out = op("mul", out, v)
     return out
+
+
+def constant_reshape_lengths(lw, var, lengths):
+    """The lengths of `var` reshaped to the constant `lengths`, as expressions: a -1 is what
+    the others leave of var's size. None where the reshape cannot succeed (its check raises)."""
+    known = math.prod(n for n in lengths if n != -1)
+    if lengths.count(-1) > 1 or any(n < -1 for n in lengths) or known == 0 and -1 in lengths:
+        return None
+    size = product([lw.shape(var, a) for a in range(var.ndim)])
+    rest = size if known == 1 else op("int_div", size, Const(known, "int64"))
+    return tuple(rest if n == -1 else Const(n, "int64") for n in lengths)
 
 
 def reshape_mismatch(size, lengths):
@@ -1226,10 +1240,12 @@ class ScanLowering:
         step's `let`s; None when they depend on the step (its index, a state, a tap, a shared
         value, anything stored or defined under a condition)."""
         block = self.lw.block
+        # a name a nested loop or branch assigns again (a count) has no one value either
+        nested = defined_in([s for s in block if isinstance(s, (Loop, If))])
         lets = {}
         for s in block:
             if isinstance(s, Let):
-                lets[s.name] = None if s.name in lets else s.value  # defined twice: not one value
+                lets[s.name] = None if s.name in lets or s.name in nested else s.value  # defined twice
         step = (defined_in(block) - {k for k, v in lets.items() if v is not None}) | set(shared) | {t.name}
 
         def see_through(e):
