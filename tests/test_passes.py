@@ -1027,66 +1027,6 @@ def test_push_out_batches_products_of_taps_going_backwards():
                  [small_ints(7, 3), small_ints(2, 3), small_ints(1, 2), np.int64(-1)]], same_message=False)
 
 
-def test_push_out_reads_a_reversed_sequence_in_its_own_order():
-    """A sequence that is Z[::-1] (taps [-1, 2]): tap 2 reads Z[::-1][3:3 + n], which are
-    rows Z[len - 3 - n:len - 3] in Z's order, so the product is of that window of Z (no
-    copy of a reversed view), reversed after; the bounds are clamped at 0, so a window
-    longer than Z never wraps around (the scan reports it)."""
-    Z, W, h0 = tensor("Z", bcast=(False, False)), tensor("W", bcast=(False, False)), tensor("h0", bcast=(True, False))
-    n = tensor("n", "int64", ())
-    xm, xp, h, w = step_var("x_tm1"), step_var("x_tp2"), step_var("h"), tensor("w", bcast=(False, False))
-    X = Subtensor((("s", False, False, True),)).make_node(Z, const(-1, "int64")).out
-    new_h = ew("add", ew("mul", h, Dot().make_node(xp, w).out), Dot().make_node(xm, w).out)
-    (hs,) = scan(n, [xm, xp, h, w], [new_h], sequences=[X], states=[h0], non_sequences=[W],
-                 sequence_taps=((-1, 2),))
-    graph = Graph([Z, W, h0, n], [hs])
-    check_scan_pass(push_out, graph, """
-        func @fn(%Z: f64[?,?], %W: f64[?,?], %h0: f64[1,?], %n: i64[]) -> (f64[?,?]) {
-          %0 = subtensor %Z[::-1] : f64[?,?]
-          %1 = scan n_steps=%n seqs=[%0 taps=[-1, 2]] states=[%h0 taps=[-1]] non_seqs=[%W] {
-          ^(%x_tm1: f64[?], %x_tp2: f64[?], %h: f64[?], %w: f64[?,?]):
-            %2 = dot %x_tp2, %w : f64[?]
-            %3 = mul %h, %2 : f64[?]
-            %4 = dot %x_tm1, %w : f64[?]
-            %5 = add %3, %4 : f64[?]
-            yield %5
-          } : f64[?,?]
-          return %1
-        }
-    """, """
-        func @fn(%Z: f64[?,?], %W: f64[?,?], %h0: f64[1,?], %n: i64[]) -> (f64[?,?]) {
-          %0 = subtensor %Z[::-1] : f64[?,?]
-          %1 = shape_i %Z {axis=0} : i64[]
-          %2 = sub %1, 3:i64 : i64[]
-          %3 = maximum %2, 0:i64 : i64[]
-          %4 = sub %3, %n : i64[]
-          %5 = maximum %4, 0:i64 : i64[]
-          %6 = subtensor %Z[%5:%3] : f64[?,?]
-          %7 = dot %6, %W : f64[?,?]
-          %8 = subtensor %7[::-1] : f64[?,?]
-          %9 = shape_i %Z {axis=0} : i64[]
-          %10 = sub %9, %n : i64[]
-          %11 = maximum %10, 0:i64 : i64[]
-          %12 = subtensor %Z[%11:%9] : f64[?,?]
-          %13 = dot %12, %W : f64[?,?]
-          %14 = subtensor %13[::-1] : f64[?,?]
-          %15 = scan n_steps=%n seqs=[%0 taps=[-1, 2], %8 taps=[0], %14 taps=[0]] states=[%h0 taps=[-1]] non_seqs=[%W] {
-          ^(%x_tm1: f64[?], %x_tp2: f64[?], %16: f64[?], %17: f64[?], %h: f64[?], %w: f64[?,?]):
-            %18 = mul %h, %16 : f64[?]
-            %19 = add %18, %17 : f64[?]
-            yield %19
-          } : f64[?,?]
-          return %15
-        }
-    """,
-                          *[[small_ints(rows, 3), small_ints(3, 2), small_ints(1, 2), np.int64(n)]
-                            for rows, n in ((7, 4), (9, 4), (7, 0), (3, 0))],
-                          failing=[[small_ints(6, 3), small_ints(3, 2), small_ints(1, 2), np.int64(4)],
-                                   [small_ints(2, 3), small_ints(3, 2), small_ints(1, 2), np.int64(4)],
-                                   [small_ints(7, 3), small_ints(3, 2), small_ints(1, 2), np.int64(-1)]],
-                          same_message=False)
-
-
 def test_push_out_moves_work_out_level_by_level():
     """sum(W @ W) is invariant in the inner scan, moves into the outer body, where it is
     invariant too, and moves out again."""

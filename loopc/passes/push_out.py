@@ -13,10 +13,8 @@ Does, per scan (bodies first, recursively, so work moves out level by level):
     rows: X[k - lo : k - lo + n_steps] (just X when k - lo is 0 and n_steps is
     X's length); with go_backwards X[::-1][hi - k : hi - k + n_steps] (tap k's
     slice of X, reversed, as Theano cuts it), the product reversed again, as the
-    scan reverses every sequence. A sequence that is itself Z[::-1] gives the
-    product of those rows of Z in Z's order, reversed after (a product of a
-    reversed view would copy it first). Repeats while a new sequence's tap is
-    itself such an x.
+    scan reverses every sequence. Repeats while a new sequence's tap is itself
+    such an x.
 Values the body no longer reads stay as unused inputs; dce drops them (and a
 sequence whose length check n_steps makes redundant).
 Requires: runs before dce; after canonicalize (constant non_sequences already
@@ -164,33 +162,9 @@ def _batched(seq, start, n_steps, u, flipped):
     reversed too, as the scan reverses it back."""
     if start == 0 and n_steps.owner is not None and n_steps.owner.op == ShapeI(0) and n_steps.owner.inputs[0] is seq:
         return Dot().make_node(seq, u).out  # all rows: reversing commutes with a product by rows
-    reversed_x = _reversal_of(seq) if flipped is None else None
-    if reversed_x is not None:  # the rows of X[::-1], read in X's order: the product copies nothing
-        return _reversed(Dot().make_node(_reversed_window(reversed_x, start, n_steps), u).out)
     rows = _window(seq if flipped is None else flipped, start, n_steps)
     product = Dot().make_node(rows, u).out
     return product if flipped is None else _reversed(product)
-
-
-def _reversal_of(x):
-    """X when `x` is X[::-1], else None."""
-    node = x.owner
-    if node is None or not isinstance(node.op, Subtensor) or node.op.idx_list != (("s", False, False, True),):
-        return None
-    step = node.inputs[1]
-    return node.inputs[0] if isinstance(step, Constant) and int(step.data) == -1 else None
-
-
-def _reversed_window(x, start, n_steps):
-    """The rows of x[::-1][start:start + n_steps] in x's order: x[lo:hi] with
-    hi = max(len(x) - start, 0) and lo = max(hi - n_steps, 0), so a window longer than
-    x (which the scan reports) never wraps around."""
-    def op(name, *args):
-        return Elemwise(name).make_node(*args).out
-    length = ShapeI(0).make_node(x).out
-    hi = length if start == 0 else op("maximum", op("sub", length, _int64(start)), _int64(0))
-    lo = op("maximum", op("sub", hi, n_steps), _int64(0))
-    return Subtensor((("s", True, True, False),)).make_node(x, lo, hi).out
 
 
 def _window(seq, start, n_steps):
