@@ -216,8 +216,9 @@ def test_fuse_writes_a_states_new_value_straight_into_its_row():
             v_3 = alloc f64[W.shape[1]] temp fill 0
             for k in W.shape[0] reduction:
               xk = x0_tm1[k]
-              for j in W.shape[1] parallel:
-                v_3[j] = add(v_3[j], mul(xk, W[k, j]))
+              if neq(xk, 0):
+                for j in W.shape[1] parallel:
+                  v_3[j] = add(v_3[j], mul(xk, W[k, j]))
             v_5 = x0_buf[add(t, 1)]
             for i0 in W.shape[1] parallel:
               v_4 = add(v_3[i0], v_2[i0])

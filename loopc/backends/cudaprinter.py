@@ -976,10 +976,20 @@ def owner_form(s, limit=3):
 
 def _perfect(s):
     """(loops, body) of nest `s` with scalar Lets between its loops sunk into the body
-    (when nothing in the nest rebinds or stores what they read), else None."""
-    loops, lets, cur = [s], [], s
+    (when nothing in the nest rebinds or stores what they read), else None. A guard
+    around an inner loop (`if xk != 0: for j ...`, the vector-matrix product's skip of
+    zeros) is sunk too: it reads only what is bound outside that loop."""
+    loops, lets, guards, cur = [s], [], [], s
     while True:
         body = list(cur.body)
+        last = body[-1] if body else None
+        if isinstance(last, If) and not last.orelse and len(last.body) == 1 and isinstance(last.body[0], Loop) \
+                and all(isinstance(b, Let) for b in body[:-1]):
+            lets += body[:-1]
+            guards.append(last.cond)
+            cur = last.body[0]
+            loops.append(cur)
+            continue
         inner = [b for b in body if isinstance(b, Loop)]
         if len(inner) == 1 and body[-1] is inner[0] and all(isinstance(b, Let) for b in body[:-1]):
             lets += body[:-1]
@@ -992,9 +1002,13 @@ def _perfect(s):
         return None
     bound = {b.name for b in _walk(body) if isinstance(b, Let)}
     written = {b.buf for b in _walk(body) if isinstance(b, Store)}
-    for let in lets:
-        if let.name in bound or any(isinstance(n, Load) and n.buf in written for n in walk(let.value)):
+    for e in [let.value for let in lets] + guards:
+        if any(isinstance(n, Load) and n.buf in written for n in walk(e)):
             return None
+    if any(let.name in bound for let in lets):
+        return None
+    for cond in guards:
+        body = [If(cond, tuple(body))]
     return loops, lets + body
 
 

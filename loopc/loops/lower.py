@@ -431,16 +431,19 @@ def lower_dot(lw, node):
 def _lower_vector_matrix(lw, va, vb, name, dtype):
     """`x @ W` as rows of W scaled and summed: the inner loop runs along a row of W and
     has no dependence between iterations, so it vectorizes (a BLAS call costs more than
-    the work at the sizes of a scan step, and allocates)."""
+    the work at the sizes of a scan step, and allocates). A zero of x adds nothing, as
+    in BLAS's gemv, which NumPy's product calls: 0 * inf in W gives no NaN."""
     k, j, xk = lw.fresh("k"), lw.fresh("j"), lw.fresh("xk")
     x, w = lw.name(va), lw.name(vb)
     row = Load(w, (Var(k), Var(j)))
+    term = op("mul", Var(xk), row if vb.dtype == dtype else Cast(row, dtype))
+    zero = Const(0, dtype)
     lw.emit(Alloc(name, dtype, (lw.shape(vb, 1),), fill=Const(0, "int64")))
     lw.emit(Loop(k, lw.shape(vb, 0), "reduction", (
         Let(xk, Cast(Load(x, (Var(k),)), dtype) if va.dtype != dtype else Load(x, (Var(k),))),
-        Loop(j, lw.shape(vb, 1), "parallel", (
-            Store(name, (Var(j),), op("add", Load(name, (Var(j),)),
-                                      op("mul", Var(xk), row if vb.dtype == dtype else Cast(row, dtype)))),)))))
+        If(op("neq", Var(xk), zero), (
+            Loop(j, lw.shape(vb, 1), "parallel", (
+                Store(name, (Var(j),), op("add", Load(name, (Var(j),)), term)),)),)))))
 
 
 def _lower_dot_loops(lw, va, vb, name, dtype, shape):
