@@ -69,7 +69,8 @@ def _parser():
     dump.set_defaults(handler=cmd_dump)
 
     comp = sub.add_parser("compile", parents=[common],
-                          help="write a standalone module (numpy + numba, or numba-cuda with --target cuda) of a model's functions")
+                          help="write a standalone module of a model's functions (numpy + numba; "
+                          "numba-cuda with --target cuda)")
     comp.add_argument("model")
     comp.add_argument("-o", "--output", default=None, metavar="OUT",
                       help="the module to write (default: MODEL_compiled.py in the current directory)")
