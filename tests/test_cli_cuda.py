@@ -14,6 +14,7 @@ import pytest
 from loopc.cli import main
 
 MODEL = """\
+import numpy as np
 import loopc as theano
 import loopc.tensor as T
 
@@ -39,6 +40,7 @@ class Blocker:
             raise ImportError(name + ' is blocked')
 sys.meta_path.insert(0, Blocker())
 sys.path.insert(0, {folder!r})
+import numpy as np
 from numba import cuda
 import model_cuda as m
 
