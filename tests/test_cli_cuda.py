@@ -30,6 +30,12 @@ elementwise = theano.function([x], T.exp(x) * 2 + T.sqr(x))
 rnn = theano.function([seq, h0, U], [hs, hs[-1]])
 total = theano.function([seq], [seq.sum(), seq.max(axis=0)])
 affine = theano.function([x], T.dot(W, x), updates={W: W * 0.5, count: count + x.sum()})
+k = T.iscalar('k')
+powers, _ = theano.scan(lambda prior, x: prior * x, outputs_info=T.ones_like(x), non_sequences=x, n_steps=k)
+power = theano.function([x, k], powers[-1])
+idx = T.lvector('idx')
+picked, _ = theano.scan(lambda i: x[i] * 2, sequences=idx)
+pick = theano.function([x, idx], picked)  # an index the data chooses: checked inside the kernel
 """
 
 CHECK = """\
@@ -87,6 +93,14 @@ except ValueError as exc:
     assert type(exc).__name__ == 'ShapeError', exc
 else:
     raise AssertionError('no shape error')
+np.testing.assert_allclose(m.power(x, 3), x ** 3, rtol=1e-6)
+np.testing.assert_array_equal(m.pick(x, np.array([2, 0, -3])), x[[2, 0, -3]] * 2)
+try:
+    m.pick(x, np.array([1, 7]))
+except IndexError as exc:
+    assert type(exc).__name__ == 'LoopcIndexError' and 'index 7 is out of bounds' in str(exc), exc
+else:
+    raise AssertionError('no index error')
 assert not [k for k in sys.modules if k.split('.')[0] == 'loopc']
 print('ok')
 """
@@ -109,7 +123,7 @@ def test_compile_cuda_writes_a_module_that_runs_without_loopc(tmp_path, capsys):
     out = tmp_path / "model_cuda.py"
     code, stdout, err = _compile(["compile", model, "--target", "cuda", "-o", str(out)], capsys)
     assert code == 0, err
-    assert "functions: elementwise, rnn, total, affine" in stdout
+    assert "functions: elementwise, rnn, total, affine, power, pick" in stdout
     source = out.read_text()
     imports = [line for line in source.splitlines() if re.match(r"\s*(import|from)\s", line)]
     assert not [line for line in imports if "loopc" in line], imports
