@@ -69,7 +69,8 @@ def _parser():
     dump.set_defaults(handler=cmd_dump)
 
     comp = sub.add_parser("compile", parents=[common],
-                          help="write a standalone module (numpy + numba) of a model's functions")
+                          help="write a standalone module of a model's functions (numpy + numba; "
+                          "numba-cuda with --target cuda)")
     comp.add_argument("model")
     comp.add_argument("-o", "--output", default=None, metavar="OUT",
                       help="the module to write (default: MODEL_compiled.py in the current directory)")
@@ -297,9 +298,10 @@ def _stages(fn, stage, name):
 # -- loopc compile ---------------------------------------------------------------
 
 def cmd_compile(args):
-    from .backends.standalone import write_module
     if args.target == "cuda":
-        raise CliError("--target cuda: the CUDA backend is not built yet; use --target cpu")
+        from .backends.standalone_cuda import write_module
+    else:
+        from .backends.standalone import write_module
     functions = load_functions(args.model, args.function, args.theano)
     stem = os.path.splitext(os.path.basename(args.model))[0]
     out = args.output or f"{stem}_compiled.py"
@@ -309,7 +311,7 @@ def cmd_compile(args):
         source = write_module(functions, out, origin=os.path.basename(args.model))
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    if args.warm:
+    if args.warm and args.target == "cpu":  # numba-cuda compiles a kernel at its first launch
         _warm(out)
     names = ", ".join(name for name, _ in functions)
     print(f"wrote {out} ({len(source.splitlines())} lines; functions: {names})")

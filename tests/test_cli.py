@@ -168,12 +168,6 @@ def test_dump_of_a_script_that_raises(tmp_path, capsys):
 
 # -- loopc compile ---------------------------------------------------------------
 
-def test_compile_cuda_is_refused(model, capsys):
-    code, _, err = run(["compile", model, "--target", "cuda"], capsys)
-    assert code == 1
-    assert "CUDA backend is not built yet" in err
-
-
 NOISE = """\
 import numpy as np
 import loopc as theano

@@ -6,6 +6,8 @@
     python tools/bench.py --only W1,W4 --repeat 15 --json bench.json
     python tools/bench.py --no-fresh         # in one process: steady state only, much faster
     python tools/bench.py --only calls       # the calls section alone: what a call costs
+    python tools/bench.py --target cuda      # GPU: loopc CUDA against JAX, torch, hand numba-cuda
+    python tools/bench.py --target cuda --quick   # tiny sizes on numba's simulator (a smoke run)
 
 Run it alone on the machine. The project machines have 2 cores: anything else
 running (a test suite, a build, a second benchmark) skews the ratios by up to
@@ -73,6 +75,7 @@ last step; JAX's inputs are put on the device once, before the timing.
 import argparse
 import importlib.util
 import json
+import math
 import os
 import platform
 import resource
@@ -82,6 +85,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+
+if "--target" in sys.argv and "cuda" in sys.argv and ("--sim" in sys.argv or (
+        "--quick" in sys.argv and os.environ.get("LOOPC_CUDA_HARDWARE") != "1")):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # read once, when numba is first imported
 
 import numba
 import numpy as np
@@ -899,7 +906,13 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="also save the raw numbers here")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds allowed per child process")
     parser.add_argument("--child", nargs=3, metavar=("W", "SYSTEM", "PHASE"), help=argparse.SUPPRESS)
+    parser.add_argument("--target", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: the GPU workloads in float32 (see CUDA_WORKLOADS), in this process")
+    parser.add_argument("--sim", action="store_true", help="--target cuda on numba's simulator (implied by "
+                        "--quick unless LOOPC_CUDA_HARDWARE=1)")
     opts = parser.parse_args()
+    if opts.target == "cuda":
+        return cuda_report(opts)
     if opts.child:
         return child(*opts.child, opts.quick, opts.repeat)
     if opts.repeat < 7:
@@ -963,6 +976,426 @@ def measure(name, system, opts):
         detail = f" ({result['detail']})" if result.get("detail") else ""
         print(f"{loud}{name} {system} {kind.upper()}: {result[kind]}{detail}", file=sys.stderr)
     return result
+
+
+
+# -- --target cuda: the GPU workloads, float32 ----------------------------------------
+# Measured in this one process (a GPU process takes seconds to start, and a GPU run is
+# lent by the minute): every system's result is first checked against NumPy (float64
+# arithmetic on the same float32 inputs), then the median of --repeat calls is taken,
+# each call ending in a device synchronize. Every system gets its inputs on the device
+# once, before the timing, and leaves its outputs there (loopc with device_outputs=True),
+# so that a call is the work and its launches. `first_s`: building the function and its
+# first call (graph passes, printing, numba-cuda's kernel compiles, or JAX's trace and
+# XLA compile), in this process.
+#
+#     hand   numba-cuda written by hand: W1 a thread per output element; W2 the
+#            sequence-only products Y[t] @ U + P[T-1-t] @ V as one grid kernel, then
+#            one persistent block per batch row, the state in shared memory, the time
+#            loop inside the kernel; W4 a thread per element doing all k steps
+#     loopc  loopc.function(..., mode='CUDA', device_outputs=True)
+#     jax    jax.jit of jax.lax.scan, float32 (on the GPU when jax has one)
+#     torch  a Python loop of torch ops on the GPU (CPU without one), where importable
+
+CUDA_TITLES = {"hand": "hand numba-cuda", "loopc": "loopc CUDA", "jax": "JAX lax.scan", "torch": "torch loop"}
+CUDA_PEERS = {"jax": "jax", "torch": "torch"}
+CUDA_RTOL, CUDA_ATOL = 2e-4, 2e-5  # float32 against float64 arithmetic
+RNN_MAX_N = 1024  # the hand RNN's state lives in one block's shared memory: a thread per unit
+
+
+@dataclass(frozen=True)
+class CudaWorkload:
+    name: str
+    label: str
+    kind: str  # cw1, cw2, cw4: the functions `{kind}_{inputs,numpy,SYSTEM}`
+    full: dict
+    quick: dict
+
+    def title(self, quick):
+        size = self.quick if quick else self.full
+        return f"{self.name} {self.label} " + " ".join(f"{k}={v:g}" for k, v in size.items() if v)
+
+    def part(self, what):
+        return globals()[f"{self.kind}_{what}"]
+
+
+CUDA_WORKLOADS = {w.name: w for w in [
+    CudaWorkload("W1", "map `tanh(X[t]@W+b)`", "cw1", dict(steps=10000, n=64), dict(steps=6, n=4)),
+    CudaWorkload("W2", "RNN", "cw2", dict(batch=0, n=128, steps=1000), dict(batch=0, n=4, steps=3)),
+    CudaWorkload("W2b64", "RNN batched", "cw2", dict(batch=64, n=256, steps=1000), dict(batch=2, n=4, steps=3)),
+    CudaWorkload("W2b1024", "RNN batched", "cw2", dict(batch=1024, n=512, steps=200),
+                 dict(batch=3, n=4, steps=2)),
+    CudaWorkload("W4", "`A**k`, keep `[-1]`", "cw4", dict(size=100_000, k=1000), dict(size=16, k=3)),
+]}
+
+
+def _cuda():
+    from numba import cuda
+    return cuda
+
+
+def _jax32():
+    import jax  # float32: jax's default (x64 stays off in a --target cuda process)
+    return jax
+
+
+def _torch():
+    import torch
+    return torch, torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _on_device(*arrays):
+    cuda = _cuda()
+    return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) and a.ndim else a for a in arrays)
+
+
+def _numba_call(fn):
+    """A zero-argument call of `fn` that waits for the device."""
+    cuda = _cuda()
+
+    def run():
+        out = fn()
+        cuda.synchronize()
+        return out
+    return run
+
+
+def _torch_call(fn, args):
+    torch, device = _torch()
+    args = [torch.as_tensor(a, device=device) if isinstance(a, np.ndarray) and a.ndim else a for a in args]
+
+    def run():
+        with torch.no_grad():
+            out = fn(*args)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return out
+    return run
+
+
+def _jax32_call(fn, args):
+    jax = _jax32()
+    args = tuple(jax.device_put(a) for a in args)
+    return lambda: jax.block_until_ready(fn(*args))
+
+
+def _to_numpy(value):
+    if hasattr(value, "copy_to_host"):
+        return value.copy_to_host()
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _loopc_cuda(inputs, output, args):
+    f = loopc.function(inputs, output, mode="CUDA", device_outputs=True)
+    args = _on_device(*args)
+    return _numba_call(lambda: f(*args))
+
+
+# W1 ---------------------------------------------------------------------------------
+
+def cw1_inputs(steps, n):
+    return tuple(a.astype(np.float32) for a in w1_inputs(steps, n))
+
+
+def cw1_numpy(X, W, b):
+    return w1_numpy(*(a.astype(np.float64) for a in (X, W, b)))
+
+
+def cw1_loopc(X, W, b):
+    sX, sW, sb = T.fmatrix("X"), T.fmatrix("W"), T.fvector("b")
+    out, _ = loopc.scan(lambda x: T.tanh(T.dot(x, sW) + sb), sequences=sX)
+    return _loopc_cuda([sX, sW, sb], out, (X, W, b))
+
+
+_CUDA_KERNELS = {}
+
+
+def _hand_kernels():
+    """The hand-written kernels, defined once numba.cuda is imported (never for --target cpu)."""
+    global cuda  # the kernels' `cuda` is a module global: numba's simulator swaps it for its own
+    if _CUDA_KERNELS:
+        return _CUDA_KERNELS
+    cuda = _cuda()
+
+    @cuda.jit
+    def w1(X, W, b, out):
+        j, t = cuda.grid(2)
+        if t < X.shape[0] and j < W.shape[1]:
+            acc = b[j]
+            for i in range(X.shape[1]):
+                acc += X[t, i] * W[i, j]
+            out[t, j] = math.tanh(acc)
+
+    @cuda.jit
+    def seq_products(Y, U, P, V, Z):
+        """Z[t, r] = Y[t, r] @ U + P[T-1-t, r] @ V, a thread per (t, r, j)."""
+        j, r, t = cuda.grid(3)
+        steps = Y.shape[0]
+        if t < steps and r < Y.shape[1] and j < U.shape[1]:
+            acc = np.float32(0)
+            for i in range(U.shape[0]):
+                acc += Y[t, r, i] * U[i, j] + P[steps - 1 - t, r, i] * V[i, j]
+            Z[t, r, j] = acc
+
+    @cuda.jit
+    def rnn(x0, W, Z, H):
+        """One block per batch row r, a thread per unit j; the state in shared memory."""
+        r, j = cuda.blockIdx.x, cuda.threadIdx.x
+        n = W.shape[0]
+        h = cuda.shared.array(RNN_MAX_N, np.float32)
+        h[j] = x0[r, j]
+        cuda.syncthreads()
+        for t in range(Z.shape[0]):
+            acc = Z[t, r, j]
+            for i in range(n):
+                acc += h[i] * W[i, j]
+            cuda.syncthreads()  # every thread has read h before any writes it
+            h[j] = math.tanh(acc)
+            H[t, r, j] = h[j]
+            cuda.syncthreads()
+
+    @cuda.jit
+    def power(A, k, out):
+        i = cuda.grid(1)
+        if i < A.shape[0]:
+            a, acc = A[i], np.float32(1)
+            for _ in range(k):
+                acc *= a
+            out[i] = acc
+
+    _CUDA_KERNELS.update(w1=w1, seq_products=seq_products, rnn=rnn, power=power)
+    return _CUDA_KERNELS
+
+
+def _blocks(n, per):
+    return max(1, (n + per - 1) // per)
+
+
+def cw1_hand(X, W, b):
+    cuda, kernel = _cuda(), _hand_kernels()["w1"]
+    X, W, b = _on_device(X, W, b)
+    out = cuda.device_array((X.shape[0], W.shape[1]), np.float32)
+    launch = kernel[(_blocks(W.shape[1], 16), _blocks(X.shape[0], 16)), (16, 16)]
+    return _numba_call(lambda: (launch(X, W, b, out), out)[1])
+
+
+def cw1_jax(X, W, b):
+    jax = _jax32()
+
+    def fn(X, W, b):
+        return jax.lax.scan(lambda c, x: (c, jax.numpy.tanh(x @ W + b)), None, X)[1]
+    return _jax32_call(jax.jit(fn), (X, W, b))
+
+
+def cw1_torch(X, W, b):
+    torch, _ = _torch()
+    return _torch_call(lambda X, W, b: torch.stack([torch.tanh(x @ W + b) for x in X]), (X, W, b))
+
+
+# W2, batched (batch > 0: x0 is (batch, n), Y and P (steps, batch, n)) or not ----------
+
+def cw2_inputs(batch, n, steps):
+    r = _rng(2)
+    m = lambda *shape: (r.standard_normal(shape) / np.sqrt(n)).astype(np.float32)  # noqa: E731
+    rows = (batch,) if batch else ()
+    return m(*rows, n), m(n, n), m(steps, *rows, n), m(n, n), m(steps, *rows, n), m(n, n)  # x0, W, Y, U, P, V
+
+
+def cw2_numpy(x0, W, Y, U, P, V):
+    return w2_numpy(*(a.astype(np.float64) for a in (x0, W, Y, U, P, V)))
+
+
+def cw2_loopc(x0, W, Y, U, P, V):
+    batched = x0.ndim == 2
+    s = [T.fmatrix("x0") if batched else T.fvector("x0"), T.fmatrix("W"),
+         T.ftensor3("Y") if batched else T.fmatrix("Y"), T.fmatrix("U"),
+         T.ftensor3("P") if batched else T.fmatrix("P"), T.fmatrix("V")]
+    sx0, sW, sY, sU, sP, sV = s
+    out, _ = loopc.scan(lambda y, p, h: T.tanh(T.dot(h, sW) + T.dot(y, sU) + T.dot(p, sV)),
+                        sequences=[sY, sP[::-1]], outputs_info=[sx0])
+    return _loopc_cuda(s, out, (x0, W, Y, U, P, V))
+
+
+def cw2_hand(x0, W, Y, U, P, V):
+    cuda, kernels = _cuda(), _hand_kernels()
+    batched = x0.ndim == 2
+    if not batched:  # one batch row
+        x0, Y, P = x0[None], Y[:, None], P[:, None]
+    steps, rows, n = Y.shape
+    if n > RNN_MAX_N:
+        raise Skipped(f"n={n} > {RNN_MAX_N}: the state does not fit one block")
+    x0, W, Y, U, P, V = _on_device(x0, W, Y, U, P, V)
+    Z = cuda.device_array((steps, rows, n), np.float32)
+    H = cuda.device_array((steps, rows, n), np.float32)
+    products = kernels["seq_products"][(_blocks(n, 8), _blocks(rows, 8), _blocks(steps, 4)), (8, 8, 4)]
+    recur = kernels["rnn"][rows, n]
+
+    def run():
+        products(Y, U, P, V, Z)
+        recur(x0, W, Z, H)
+        return H if batched else H.reshape(steps, n)
+    return _numba_call(run)
+
+
+def cw2_jax(*args):
+    jax = _jax32()
+
+    def fn(x0, W, Y, U, P, V):  # W2's JAX function, without turning on x64
+        step = lambda h, yp: (jax.numpy.tanh(h @ W + yp[0] @ U + yp[1] @ V),) * 2  # noqa: E731
+        return jax.lax.scan(step, x0, (Y, P[::-1]))[1]
+    return _jax32_call(jax.jit(fn), args)
+
+
+def cw2_torch(*args):
+    torch, _ = _torch()
+
+    def fn(x0, W, Y, U, P, V):
+        h, out, steps = x0, [], Y.shape[0]
+        for t in range(steps):
+            h = torch.tanh(h @ W + Y[t] @ U + P[steps - 1 - t] @ V)
+            out.append(h)
+        return torch.stack(out)
+    return _torch_call(fn, args)
+
+
+# W4 ---------------------------------------------------------------------------------
+
+def cw4_inputs(size, k):
+    A, k = w4_inputs(size, k)
+    return A.astype(np.float32), k
+
+
+def cw4_numpy(A, k):
+    return A.astype(np.float64) ** k
+
+
+def cw4_loopc(A, k):
+    sA, sk = T.fvector("A"), T.iscalar("k")
+    out, _ = loopc.scan(lambda prior, B: prior * B, outputs_info=T.ones_like(sA), non_sequences=sA, n_steps=sk)
+    return _loopc_cuda([sA, sk], out[-1], (A, k))
+
+
+def cw4_hand(A, k):
+    cuda, kernel = _cuda(), _hand_kernels()["power"]
+    (A,) = _on_device(A)
+    out = cuda.device_array(A.shape, np.float32)
+    launch, k = kernel[_blocks(A.shape[0], 256), 256], int(k)
+    return _numba_call(lambda: (launch(A, k, out), out)[1])
+
+
+def cw4_jax(A, k):
+    jax = _jax32()
+
+    def fn(A):
+        return jax.lax.scan(lambda prior, _: (prior * A, None), jax.numpy.ones_like(A), None, length=int(k))[0]
+    return _jax32_call(jax.jit(fn), (A,))
+
+
+def cw4_torch(A, k):
+    torch, _ = _torch()
+
+    def fn(A):
+        out = torch.ones_like(A)
+        for _ in range(int(k)):
+            out = out * A
+        return out
+    return _torch_call(fn, (A,))
+
+
+# measuring and the table -------------------------------------------------------------
+
+def cuda_measure(workload, system, opts):
+    if system in CUDA_PEERS and importlib.util.find_spec(CUDA_PEERS[system]) is None:
+        return {"skipped": f"{CUDA_PEERS[system]} not installed"}
+    try:
+        args = workload.part("inputs")(**(workload.quick if opts.quick else workload.full))
+        start = time.perf_counter()
+        run = workload.part(system)(*args)
+        got = _to_numpy(run())
+        first = time.perf_counter() - start
+        want = workload.part("numpy")(*args)
+        try:
+            np.testing.assert_allclose(got, want, rtol=CUDA_RTOL, atol=CUDA_ATOL)
+        except AssertionError as error:
+            raise Wrong(f"{workload.name} {system}: differs from NumPy:{error}") from None
+        steady, times = steady_ms(run, opts.repeat)
+    except Skipped as why:
+        return {"skipped": str(why)}
+    except Wrong as error:
+        return {"wrong": str(error)}
+    except Exception as error:  # noqa: BLE001 - one cell's failure, reported in its cell
+        return {"error": f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"}
+    return {"steady_ms": steady, "times_ms": times, "first_s": first}
+
+
+def cuda_header(opts, systems):
+    from importlib.metadata import PackageNotFoundError, version
+    cuda = _cuda()
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        device = "numba's CUDA simulator (no GPU: the numbers say only that everything runs)"
+    else:
+        device = cuda.get_current_device().name
+        device = device.decode() if isinstance(device, bytes) else device
+    versions = [f"numpy {np.__version__}", f"numba {numba.__version__}", f"loopc {loopc.__version__}"]
+    for system in (s for s in systems if s in CUDA_PEERS):
+        try:
+            versions.append(f"{system} {version(CUDA_PEERS[system])}")
+        except PackageNotFoundError:
+            pass
+    if "jax" in systems and importlib.util.find_spec("jax"):
+        versions.append(f"jax on {_jax32().default_backend()}")
+    return (f"loopc CUDA benchmark ({'quick sizes' if opts.quick else 'issue 15 sizes'}, float32, one process, "
+            f"median of {opts.repeat} calls); {device}; {', '.join(versions)}")
+
+
+def cuda_table(results, systems, metric, title, quick):
+    lines = [title, "", "| workload | " + " | ".join(CUDA_TITLES[s] for s in systems) + " |",
+             "|---" * (len(systems) + 1) + "|"]
+    for name, row in results.items():
+        best = min((r[metric] for r in row.values() if r.get(metric) is not None), default=None)
+        cells = [cell(row[s], metric, best, True) for s in systems]
+        lines.append(f"| {CUDA_WORKLOADS[name].title(quick)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cuda_report(opts):
+    """`--target cuda`: the GPU workloads, every system in this process."""
+    if opts.repeat < 7:
+        raise SystemExit("--repeat must be at least 7")
+    wanted = [w.strip() for w in opts.only.split(",") if w.strip()] or list(CUDA_WORKLOADS)
+    unknown = [w for w in wanted if w not in CUDA_WORKLOADS]
+    if unknown:
+        raise SystemExit(f"unknown CUDA workloads {unknown}; choose from {list(CUDA_WORKLOADS)}")
+    loopc_cache = tempfile.TemporaryDirectory(prefix="bench-loopc-")  # keep ~/.cache/loopc out of it
+    os.environ["LOOPC_CACHE_DIR"] = loopc_cache.name
+    systems = ["hand", "loopc", "jax", "torch"]
+    title = cuda_header(opts, systems)
+    print(title, file=sys.stderr)
+    results = {}
+    for name in wanted:
+        results[name] = {}
+        for system in systems:
+            result = results[name][system] = cuda_measure(CUDA_WORKLOADS[name], system, opts)
+            kind = next((k for k in ("skipped", "wrong", "error") if k in result), None)
+            if kind is None:
+                print(f"{name} {system}: steady_ms {fmt(result['steady_ms'])}, first_s {fmt(result['first_s'])}",
+                      file=sys.stderr)
+            else:
+                print(f"{'' if kind == 'skipped' else '!!! '}{name} {system} {kind.upper()}: {result[kind]}",
+                      file=sys.stderr)
+    tables = [cuda_table(results, systems, "steady_ms", "Steady state, ms per call (ratio to the best of the row)",
+                         opts.quick),
+              cuda_table(results, systems, "first_s", "Build + first call (compiles), s", opts.quick)]
+    print(title + "\n\n" + "\n\n".join(tables))
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump({"header": title, "options": vars(opts), "results": results}, f, indent=1)
+    if any("wrong" in r or "error" in r for row in results.values() for r in row.values()):
+        print("\nFAILED: see the messages marked !!! above (WRONG: differs from NumPy)", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
