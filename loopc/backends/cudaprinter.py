@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..loops.ir import (Alloc, Assign, Break, Call, Cast, Check, Const, Host, If, Let, Load, Loop, Namer, Op, ShapeOf,
-                        Slice, Store, Var, names_read, substitute, walk)
+                        Slice, Store, Var, names_read, substitute, walk, walk_statements)
 from . import pyprinter
 from .pyprinter import array_literal, literal, np_dtype
 
@@ -377,12 +377,7 @@ class CudaPrinter:
         raise TypeError(f"not a loop-IR expression: {e!r}")
 
     def hindex(self, i):
-        if not isinstance(i, Slice):
-            return self.hexpr(i)
-        parts = ["" if p is None else self.hexpr(p) for p in (i.lo, i.hi, i.step)]
-        if i.step is None:
-            parts.pop()
-        return ":".join(parts)
+        return pyprinter.index_item(i, self.hexpr)
 
     def hcall(self, e):
         if e.fn not in DEVICE_CALLS:
@@ -501,7 +496,7 @@ class CudaPrinter:
         """The scalars `stmts` bind that are read after them (outside them)."""
         inside = _read_counts_of(stmts)
         bound = []
-        for s in _walk(stmts):
+        for s in walk_statements(stmts):
             names = [s.name] if isinstance(s, Let) else list(s.names) if isinstance(s, Assign) else []
             for n in names:
                 if n not in bound and self._reads.get(n, 0) > inside.get(n, 0):
@@ -675,12 +670,7 @@ class KernelEmitter:
         raise _NotKernel(f"{e!r} in a kernel")
 
     def index_item(self, i):
-        if not isinstance(i, Slice):
-            return self.expr(i)
-        parts = ["" if q is None else self.expr(q) for q in (i.lo, i.hi, i.step)]
-        if i.step is None:
-            parts.pop()
-        return ":".join(parts)
+        return pyprinter.index_item(i, self.expr)
 
     # statements, every thread for itself
     def block(self, stmts, depth):
@@ -946,7 +936,7 @@ def owner_form(s, limit=3):
     if flat is None:
         return None
     loops, body = flat
-    stores = [b for b in _walk(body) if isinstance(b, Store)]
+    stores = [b for b in walk_statements(body) if isinstance(b, Store)]
     if not stores:
         return None
     index = stores[0].index
@@ -955,7 +945,7 @@ def owner_form(s, limit=3):
     if len(vars_) != len(index) or len(set(vars_)) != len(vars_) or not set(vars_) <= set(nest_vars):
         return None
     written = {st.buf for st in stores}
-    for b in _walk(body):
+    for b in walk_statements(body):
         if isinstance(b, Store) and b.index != index:
             return None
         for n in walk(b):
@@ -998,10 +988,10 @@ def _perfect(s):
             continue
         break
     body = list(cur.body)
-    if any(isinstance(b, Loop) and b.kind == "serial" for b in _walk(body)):
+    if any(isinstance(b, Loop) and b.kind == "serial" for b in walk_statements(body)):
         return None
-    bound = {b.name for b in _walk(body) if isinstance(b, Let)}
-    written = {b.buf for b in _walk(body) if isinstance(b, Store)}
+    bound = {b.name for b in walk_statements(body) if isinstance(b, Let)}
+    written = {b.buf for b in walk_statements(body) if isinstance(b, Store)}
     for e in [let.value for let in lets] + guards:
         if any(isinstance(n, Load) and n.buf in written for n in walk(e)):
             return None
@@ -1080,14 +1070,6 @@ def _one_barrier(lines):
     return out
 
 
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, Loop):
-            yield from _walk(s.body)
-        elif isinstance(s, If):
-            yield from _walk(s.body)
-            yield from _walk(s.orelse)
 
 
 def _ordered_reads(node):
@@ -1101,7 +1083,7 @@ def _ordered_reads(node):
 
 def _read_counts_of(stmts):
     counts = {}
-    for s in _walk(stmts):
+    for s in walk_statements(stmts):
         parts = [s.extent, s.start] if isinstance(s, Loop) else [s.cond] if isinstance(s, If) else [s]
         for part in parts:
             if isinstance(s, (Loop, If)):

@@ -124,10 +124,13 @@ def expr(e):
     raise TypeError(f"not a loop-IR expression: {e!r}")
 
 
-def index_item(i):
+def index_item(i, spell=None):
+    """An index item as Python writes it (`lo:hi:step`, empty parts left out), its
+    expressions spelled by `spell` (this module's `expr` by default)."""
+    spell = spell or expr
     if not isinstance(i, Slice):
-        return expr(i)
-    parts = ["" if p is None else expr(p) for p in (i.lo, i.hi, i.step)]
+        return spell(i)
+    parts = ["" if p is None else spell(p) for p in (i.lo, i.hi, i.step)]
     if i.step is None:
         parts.pop()
     return ":".join(parts)
