@@ -1070,8 +1070,6 @@ def _one_barrier(lines):
     return out
 
 
-
-
 def _ordered_reads(node):
     names = []
     for n in walk(node):
