@@ -146,7 +146,8 @@ class CudaPrinter:
         for cname, data in self.fn.constants:
             lines.append(f"{cname} = cu.to_device(np.array({array_literal(data)}, "
                          f"dtype=np.{data.dtype.name}).reshape({data.shape!r}))")
-        lines.append(f"CHECKS = {self.checks!r}\n")
+        if self.checks:  # the messages of the checks inside kernels (`check`)
+            lines.append(f"CHECKS = {self.checks!r}\n")
         lines.extend(self.kernels)
         lines.append(f"def {self.fn.name}({', '.join(self.fn.params)}):")
         if self.uses_errors:

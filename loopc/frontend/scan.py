@@ -72,7 +72,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     body, outer = _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, name)
     n = _n_steps(n_steps, seqs, name)
     op = Scan(body=body, sequence_taps=tuple(tuple(t) for _, t in seqs),
-              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs) + outer["draws"],
+              state_taps=tuple(tuple(t) for _, t in states), n_outputs=len(plain_outs) + outer["kept"],
               n_shared=len(outer["shared"]), n_non_sequences=len(outer["non_sequences"]),
               has_until=stop is not None, go_backwards=bool(go_backwards),
               truncate_gradient=int(truncate_gradient), label=name, profile=_profile_name(profile, name))
@@ -308,11 +308,11 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     updated = [sh for sh, _ in updates]
     outputs = state_outs + plain_outs + [v for _, v in updates] + ([stop] if stop is not None else [])
     inner = set(args) | set(updated)
-    rngs, draws = [], []
+    rngs, kept = [], []
     for node in toposort(outputs, stop=args):
         if isinstance(node.op, RandomOp) or any(v in inner for v in node.inputs):
             inner.update(node.outputs)
-            draws.extend(_draws(node))
+            kept.extend(_draws(node))
             rng = node.inputs[0]
             if isinstance(node.op, RandomOp) and isinstance(rng, SharedVariable) and rng not in updated:
                 if rng in [r for r, _ in rngs]:
@@ -337,14 +337,14 @@ def _build_body(args, state_outs, plain_outs, updates, stop, non_seqs, strict, n
     replace = dict(zip(shared, shared_vars))
     replace.update(zip(captured, captured_vars))
     n_states, n_plain = len(state_outs), len(plain_outs)
-    # the draws, and the values the updated float shared variables start each step
-    # from, are outputs after fn's own (see the module docstring)
-    draws += [sh for sh in updated if not is_rng(sh) and sh.dtype.startswith("float")]
-    new_outputs = clone_replace(outputs[:n_states + n_plain] + draws + [v for _, v in updates]
+    # kept for a gradient, as outputs after fn's own (see the module docstring): the draws,
+    # and the values the updated float shared variables start each step from
+    kept += [sh for sh in updated if not is_rng(sh) and sh.dtype.startswith("float")]
+    new_outputs = clone_replace(outputs[:n_states + n_plain] + kept + [v for _, v in updates]
                                 + [r for _, r in rngs] + outputs[n_states + n_plain + len(updates):], replace)
     n_seq_state = len(args) - len(non_seqs)
     body_inputs = args[:n_seq_state] + shared_vars + args[n_seq_state:] + captured_vars
-    outer = {"shared": shared, "non_sequences": non_seqs + captured, "draws": len(draws)}
+    outer = {"shared": shared, "non_sequences": non_seqs + captured, "kept": len(kept)}
     return Graph(body_inputs, new_outputs), outer
 
 
